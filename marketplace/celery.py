@@ -1,0 +1,43 @@
+"""The Celery application.
+
+Queues: ``default`` (catalog and housekeeping), ``notifications`` (email and inbox),
+``paperwork`` (customs declarations and documents). Tasks are adapters: they take ids, load
+rows and call a service; the services make them idempotent.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+
+from celery import Celery, Task
+from django.db import transaction
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
+
+logger = logging.getLogger(__name__)
+
+
+class TradepostTask(Task):
+    def delay_on_commit(self, *args, **kwargs) -> None:
+        """Publish after the surrounding transaction commits, never failing the request.
+
+        Celery's own ``delay_on_commit`` lets a broker outage raise out of the commit hook,
+        which turns a committed order into a 500. Here the error is logged and the work stays
+        pending in the database, where a periodic sweeper finds it once the broker is back.
+        """
+        transaction.on_commit(functools.partial(self._delay_or_log, args, kwargs))
+
+    def _delay_or_log(self, args, kwargs) -> None:
+        try:
+            self.apply_async(args, kwargs)
+        except Exception:
+            logger.warning("could not publish %s%r; a sweeper will retry", self.name, args)
+
+
+app = Celery("marketplace", task_cls=TradepostTask)
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = [Queue(name) for name in ("default", "notifications", "paperwork")]
+app.autodiscover_tasks()

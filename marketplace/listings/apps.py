@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ListingsConfig(AppConfig):
+    name = "marketplace.listings"
+    label = "listings"
+    verbose_name = "Catalog"

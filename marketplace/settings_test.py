@@ -1,0 +1,34 @@
+"""Test overlay: the real settings, made fast and hermetic.
+
+``DATABASE_URL`` and ``REDIS_URL`` still come from the environment, so the same suite runs on
+SQLite locally and on PostgreSQL + Redis in CI.
+"""
+
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+os.environ.setdefault("VAR_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test"))
+
+from marketplace.settings import *  # noqa: F403
+from marketplace.settings import REDIS_URL, VAR_DIR
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+MEDIA_ROOT = VAR_DIR / f"media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+ADMIN_REQUIRE_MFA = False
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+if REDIS_URL:
+    # Parallel test processes share one Redis server: give each its own database number so
+    # a worker started by one test never takes another process's tasks or cache keys.
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    _db = 1 + int(_worker.removeprefix("gw") or 0) % 15
+    REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_db}"))
+    CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+    CELERY_BROKER_URL = REDIS_URL
