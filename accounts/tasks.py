@@ -18,7 +18,7 @@ def _backoff(retries: int) -> int:
     return min(600, 30 * 2**retries)
 
 
-@shared_task(bind=True, queue="notifications", max_retries=MAX_EMAIL_RETRIES)
+@shared_task(bind=True, max_retries=MAX_EMAIL_RETRIES)
 def deliver_notification_email(self, notification_id: int) -> None:
     try:
         services.send_notification_email(notification_id=notification_id)
@@ -31,7 +31,7 @@ def deliver_notification_email(self, notification_id: int) -> None:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
 
 
-@shared_task(bind=True, queue="notifications", max_retries=MAX_EMAIL_RETRIES)
+@shared_task(bind=True, max_retries=MAX_EMAIL_RETRIES)
 def send_invitation_email(self, invitation_id: int) -> None:
     try:
         services.deliver_invitation_email(invitation_id=invitation_id)
@@ -39,7 +39,7 @@ def send_invitation_email(self, invitation_id: int) -> None:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
 
 
-@shared_task(queue="notifications")
+@shared_task
 def sweep_notification_emails() -> int:
     """Publish emails whose first publish was lost (broker down) or whose worker died."""
     ids = services.pending_notification_emails(now=timezone.now())

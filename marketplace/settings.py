@@ -27,7 +27,7 @@ from marketplace.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 # Local state (SQLite file, broker queue, uploads, mail): created on first start.
-for _sub in ("", "celery/broker", "celery/processed", "mail"):
+for _sub in ("", "static", "celery/broker", "celery/processed", "mail"):
     (VAR_DIR / _sub).mkdir(parents=True, exist_ok=True)
 
 PROFILE = env_choice("TRADEPOST_PROFILE", "local", {"local", "production"})
@@ -185,6 +185,11 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Queue per task module; anything unlisted runs on "default".
+CELERY_TASK_ROUTES = {
+    "accounts.tasks.*": {"queue": "notifications"},
+    "customs.tasks.*": {"queue": "paperwork"},
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -221,7 +226,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "accounts:dashboard"
+LOGIN_REDIRECT_URL = "accounts:overview"
 
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
