@@ -90,6 +90,20 @@ class ShopApplicationForm(forms.ModelForm):
 
 
 class ExportProfileForm(forms.ModelForm):
+    # Typed with spaces or dots is fine: the clean methods compact them to the stored form.
+    eori = forms.CharField(
+        label=_("EORI number"),
+        max_length=40,
+        required=False,
+        help_text=_("Needed by exporters in the EU and the UK, e.g. DE123456789012345."),
+    )
+    vat_number = forms.CharField(
+        label=_("VAT number"),
+        max_length=40,
+        required=False,
+        help_text=_("Checked against the format and check digits of your country."),
+    )
+
     class Meta:
         model = Shop
         fields = [
@@ -101,8 +115,6 @@ class ExportProfileForm(forms.ModelForm):
             "signatory_name",
         ]
         help_texts = {
-            "eori": _("Needed by exporters in the EU and the UK, e.g. DE123456789012345."),
-            "vat_number": _("Checked against the format and check digits of your country."),
             "signatory_name": _("The person who certifies customs declarations for the shop."),
         }
 

@@ -11,7 +11,7 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
 EU_VAT_COUNTRIES = set(eu_vat.MEMBER_STATES) - {"el"}  # stdnum lists Greece as "el"
-EORI_FORMAT = re.compile(r"^[A-Z]{2}[0-9A-Z]{1,15}$")
+EORI_FORMAT = re.compile(r"^[A-Z]{2}[0-9A-Z]{5,15}$")
 
 
 def _compact(value: str) -> str:
@@ -66,7 +66,7 @@ def clean_eori(value: str, country: str) -> str:
         return ""
     if not EORI_FORMAT.match(number):
         raise ValidationError(
-            _("An EORI number is a country code followed by up to 15 letters or digits.")
+            _("An EORI number is a country code followed by 5 to 15 letters or digits.")
         )
     if number.startswith(("GB", "XI")):
         if not re.fullmatch(r"(GB|XI)\d{12}", number):
