@@ -13,7 +13,12 @@ from marketplace.settings import *  # noqa: F403
 from marketplace.settings import REDIS_URL, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests that start a real Celery worker read its mail from files (TEST_EMAIL_BACKEND=file).
+EMAIL_BACKEND = {
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}[os.environ.get("TEST_EMAIL_BACKEND", "locmem")]
+EMAIL_FILE_PATH = os.environ.get("TEST_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 MEDIA_ROOT = VAR_DIR / f"media-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
@@ -22,6 +27,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 ADMIN_REQUIRE_MFA = False
+# SQLite test databases live in a file, not in memory, so that a Celery worker started by a
+# test (a separate process) sees the rows the test committed.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 if REDIS_URL:

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import translation
+
+
+def _render_text(template_name: str, context: dict) -> str:
+    # Plain-text parts are not HTML: "Maple & Thread" must not become "Maple &amp; Thread".
+    return get_template(template_name).template.render(Context(context, autoescape=False))
 
 
 def render_email(name: str, context: dict, *, language: str) -> tuple[str, str, str]:
     context = {"site_url": settings.SITE_URL, **context}
     with translation.override(language):
-        subject = render_to_string(f"emails/{name}/subject.txt", context)
-        text = render_to_string(f"emails/{name}/body.txt", context)
+        subject = _render_text(f"emails/{name}/subject.txt", context)
+        text = _render_text(f"emails/{name}/body.txt", context)
         html = render_to_string(f"emails/{name}/body.html", context)
     subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + " ".join(subject.split())
     return subject, text, html
