@@ -208,6 +208,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.sweep_notification_emails",
         "schedule": timedelta(minutes=2),
     },
+    "import-ecb-rates": {
+        # A no-op unless ECB_RATES_URL is set; the ECB publishes around 16:00 CET.
+        "task": "customs.tasks.import_ecb_rates",
+        "schedule": timedelta(hours=6),
+    },
 }
 
 # --- Accounts and authentication ---------------------------------------------------------
@@ -317,6 +322,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Marketplace --------------------------------------------------------------------
 PLATFORM_COMMISSION_RATE = env_decimal("PLATFORM_COMMISSION_RATE", Decimal("0.10"))
+# Customs: the ECB feed to import rates from (e.g. the eurofxref-hist-90d.xml URL). Unset
+# (the default) means no network at all: the bundled snapshot and manual rates are used.
+ECB_RATES_URL = env_str("ECB_RATES_URL")
 
 # --- Security ----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
