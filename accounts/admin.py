@@ -139,6 +139,10 @@ class ShopAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Commission",
+            {"fields": ["commission_rate"]},
+        ),
+        (
             "Export profile",
             {
                 "fields": [

@@ -3,9 +3,11 @@ from __future__ import annotations
 import secrets
 import zoneinfo
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -205,6 +207,17 @@ class Shop(models.Model):
     )
     signatory_name = models.CharField(_("certifying signatory"), max_length=150, blank=True)
 
+    # Platform commission on this shop's sales; empty means settings.PLATFORM_COMMISSION_RATE.
+    commission_rate = models.DecimalField(
+        _("commission rate"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.5"))],
+        help_text=_("A fraction, e.g. 0.08 for 8 %. Leave empty for the platform default."),
+    )
+
     members = models.ManyToManyField(User, through="ShopMembership", related_name="shops")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -233,6 +246,12 @@ class Shop(models.Model):
         city_line = " ".join(part for part in (self.postcode, self.city) if part)
         parts = (self.address_line1, self.address_line2, city_line, self.region)
         return [self.legal_name, *(p for p in parts if p), str(self.country.name)]
+
+    @property
+    def effective_commission_rate(self) -> Decimal:
+        if self.commission_rate is not None:
+            return self.commission_rate
+        return settings.PLATFORM_COMMISSION_RATE
 
     def export_profile_missing(self) -> list[str]:
         """Names of the export-profile fields customs paperwork still needs."""

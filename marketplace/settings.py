@@ -157,7 +157,7 @@ else:
     # shared cache as soon as there are several web processes (see README, "Scaling").
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = REDIS_URL or "filesystem://localhost/"
 if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Longer than any countdown or time limit below, so no task is redelivered while
