@@ -16,7 +16,7 @@ class PreferredLanguageMiddleware:
         if (
             user is not None
             and user.is_authenticated
-            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+            and not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
             and user.preferred_language
         ):
             translation.activate(user.preferred_language)
