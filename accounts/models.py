@@ -239,7 +239,10 @@ class Shop(models.Model):
         if target not in self.TRANSITIONS.get(self.status, set()):
             raise IllegalTransition(
                 _("A shop that is %(old)s cannot become %(new)s.")
-                % {"old": self.get_status_display().lower(), "new": target}
+                % {
+                    "old": self.get_status_display().lower(),
+                    "new": self.Status(target).label.lower(),
+                }
             )
 
     def ship_from_lines(self) -> list[str]:
