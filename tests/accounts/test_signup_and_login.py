@@ -160,3 +160,15 @@ def test_password_reset_for_an_unknown_address_does_not_reveal_it(client):
     assert response.status_code == 302  # same answer as for a known address
     assert len(mail.outbox) == 1  # "someone asked, but you have no account" notice
     assert "nobody@example.test" in mail.outbox[0].to
+
+
+def test_more_than_30_logins_a_minute_from_one_address_get_429(client, buyer):
+    statuses = [
+        client.post(
+            reverse("account_login"), {"login": f"u{i}@example.test", "password": "x"}
+        ).status_code
+        for i in range(31)
+    ]
+
+    assert statuses[:30] == [200] * 30
+    assert statuses[30] == 429
