@@ -143,6 +143,7 @@ class _Index:
                     if postings[token].get(i, 0) < weight:
                         postings[token][i] = weight
         self.postings = dict(postings)
+        self.codes = frozenset(row[0] for row in self.subheadings)
         self.vocabulary = sorted(self.postings)
 
     def _expand(self, token: str, *, is_last: bool) -> list[tuple[str, float]]:
@@ -244,6 +245,11 @@ def reset_hs_index() -> None:
     global _index
     with _lock:
         _index = None
+
+
+def is_known_subheading(code: str) -> bool:
+    """Whether ``code`` (six digits) is an HS 2022 subheading; answered from memory."""
+    return code in _get_index().codes
 
 
 def search_hs(query: str, *, limit: int = 20) -> list[HSMatch]:

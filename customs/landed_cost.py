@@ -1,0 +1,820 @@
+"""Landed cost of one consignment: one shop's part of an order, to one destination, on one date.
+
+``compute_quote(consignment)`` is a pure function of its input and the rule book (no writes,
+no query once the rules and the day's exchange rates are cached). Formulas follow
+shared/customs/FACTS.md §6: customs value on the regime's CIF/FOB basis, freight apportioned to
+lines by value, duty by de minimis / flat per-line duty / formula / tariff, tax on the
+regime's base (collected at sale or at the border), each component computed on its whole base
+and rounded once, half-up, to the currency's minor unit (or the regime's cash increment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from customs import fx
+from customs.hs import HS_INPUT_RE, normalize_hs_code
+from customs.ics2 import validate_description
+from customs.models import Regime, Restriction, SanctionedDestination
+from customs.rulebook import EU_MEMBERS, RuleBook, get_rules
+from marketplace.core.money import quantize, round_to_increment
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+CHANNELS = ("marketplace", "direct")
+TRANSPORTS = ("post", "courier")
+POSTAL_SERVICES = ("small_packet", "parcel")
+
+
+class ConsignmentError(ValueError):
+    """Bad input. ``field`` names it as the JSON path, e.g. ``lines[0].unit_price``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ConsignmentLine:
+    hs_code: str
+    origin: str
+    description: str
+    quantity: int
+    unit_price: Decimal
+    net_weight_kg: Decimal = ZERO
+    sku: str = ""
+    licence_number: str = ""
+    certificate_number: str = ""
+
+    @property
+    def value(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True)
+class Consignment:
+    """The input of a quote. Amounts are in ``currency``; countries are ISO alpha-2."""
+
+    date: date
+    ship_from: str
+    destination: str
+    currency: str
+    lines: tuple[ConsignmentLine, ...]
+    shipping: Decimal = ZERO
+    insurance: Decimal = ZERO
+    destination_region: str | None = None
+    channel: str = "marketplace"
+    transport: str = "post"
+    postal_service: str = "small_packet"
+    seller_country: str | None = None
+    incoterm: str | None = None
+    # Nigeria-style de minimis counted per buyer per year: uses before this consignment.
+    buyer_deminimis_uses: int = 0
+
+    @property
+    def goods(self) -> Decimal:
+        return sum((line.value for line in self.lines), ZERO)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["date"] = self.date.isoformat()
+        for key in ("shipping", "insurance"):
+            data[key] = str(data[key])
+        data["lines"] = [
+            {
+                **line,
+                "unit_price": str(line["unit_price"]),
+                "net_weight_kg": str(line["net_weight_kg"]),
+            }
+            for line in data["lines"]
+        ]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Consignment:
+        """Parse and validate JSON-like input; raises ConsignmentError naming the field."""
+        if not isinstance(data, dict):
+            raise ConsignmentError("$", _("expected a JSON object"))
+        when = _date(data, "date")
+        ship_from = _country(data, "ship_from")
+        destination = _country(data, "destination")
+        currency = _currency(data, "currency")
+        region = data.get("destination_region")
+        if region is not None:
+            if not isinstance(region, str) or not _is_region(region, destination):
+                raise ConsignmentError(
+                    "destination_region",
+                    _("expected an ISO 3166-2 code of the destination, e.g. CA-ON"),
+                )
+            region = region.upper()
+        channel = _choice(data, "channel", CHANNELS, "marketplace")
+        transport = _choice(data, "transport", TRANSPORTS, "post")
+        postal_service = _choice(data, "postal_service", POSTAL_SERVICES, "small_packet")
+        incoterm = data.get("incoterm")
+        if incoterm is not None and incoterm not in ("DAP", "DDP"):
+            raise ConsignmentError("incoterm", _("expected DAP or DDP"))
+        seller_country = _country(data, "seller_country") if data.get("seller_country") else None
+        uses = data.get("buyer_deminimis_uses", 0)
+        if not isinstance(uses, int) or isinstance(uses, bool) or uses < 0:
+            raise ConsignmentError("buyer_deminimis_uses", _("expected a whole number ≥ 0"))
+        raw_lines = data.get("lines")
+        if not isinstance(raw_lines, list) or not raw_lines:
+            raise ConsignmentError("lines", _("expected a non-empty list of lines"))
+        if len(raw_lines) > 200:
+            raise ConsignmentError("lines", _("at most 200 lines per consignment"))
+        lines = tuple(_line(raw, f"lines[{i}]") for i, raw in enumerate(raw_lines))
+        return cls(
+            date=when,
+            ship_from=ship_from,
+            destination=destination,
+            currency=currency,
+            lines=lines,
+            shipping=_amount(data, "shipping", default="0"),
+            insurance=_amount(data, "insurance", default="0"),
+            destination_region=region,
+            channel=channel,
+            transport=transport,
+            postal_service=postal_service,
+            seller_country=seller_country,
+            incoterm=incoterm,
+            buyer_deminimis_uses=uses,
+        )
+
+
+# --- input parsing helpers ------------------------------------------------------------------
+
+
+def _date(data: dict, key: str) -> date:
+    value = data.get(key)
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ConsignmentError(key, _("expected a date as YYYY-MM-DD")) from None
+
+
+def _country(data: dict, key: str, prefix: str = "") -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or len(value) != 2 or not value.isalpha():
+        raise ConsignmentError(prefix + key, _("expected an ISO 3166-1 alpha-2 country code"))
+    from django_countries import countries
+
+    code = value.upper()
+    if code not in dict(countries):
+        raise ConsignmentError(prefix + key, _("unknown country code %(c)s") % {"c": value})
+    return code
+
+
+def _is_region(region: str, destination: str) -> bool:
+    parts = region.upper().split("-")
+    return len(parts) == 2 and parts[0] == destination and 1 <= len(parts[1]) <= 3
+
+
+def _currency(data: dict, key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
+        raise ConsignmentError(key, _("expected an ISO 4217 currency code"))
+    from babel.numbers import get_currency_name
+
+    code = value.upper()
+    if get_currency_name(code) == code:
+        raise ConsignmentError(key, _("unknown currency %(c)s") % {"c": value})
+    return code
+
+
+def _choice(data: dict, key: str, choices: tuple[str, ...], default: str) -> str:
+    value = data.get(key, default)
+    if value is None:
+        value = default
+    if value not in choices:
+        raise ConsignmentError(key, _("expected one of %(c)s") % {"c": ", ".join(choices)})
+    return value
+
+
+def _amount(data: dict, key: str, *, default: str | None = None, prefix: str = "") -> Decimal:
+    value = data.get(key, default)
+    if isinstance(value, float):
+        # Floats have already lost the cents; money must arrive as a decimal string.
+        raise ConsignmentError(prefix + key, _('expected a decimal string such as "6.00"'))
+    try:
+        amount = Decimal(str(value)) if value is not None and not isinstance(value, bool) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ConsignmentError(prefix + key, _('expected a decimal string such as "6.00"'))
+    if amount < 0:
+        raise ConsignmentError(prefix + key, _("must not be negative"))
+    if amount > Decimal("10000000"):
+        raise ConsignmentError(prefix + key, _("is too large"))
+    return amount
+
+
+def _line(raw: Any, prefix: str) -> ConsignmentLine:
+    if not isinstance(raw, dict):
+        raise ConsignmentError(prefix, _("expected an object"))
+    p = prefix + "."
+    hs = raw.get("hs_code")
+    normalized = normalize_hs_code(hs) if isinstance(hs, str) else ""
+    if not HS_INPUT_RE.match(normalized):
+        raise ConsignmentError(p + "hs_code", _("expected 6, 8 or 10 digits"))
+    from customs.hs import is_known_subheading
+
+    if normalized[:2] in ("98", "99") or not is_known_subheading(normalized[:6]):
+        raise ConsignmentError(
+            p + "hs_code", _("%(c)s is not an HS 2022 subheading") % {"c": normalized[:6]}
+        )
+    origin = _country(raw, "origin", prefix=p)
+    description = raw.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise ConsignmentError(p + "description", _("a goods description is required"))
+    quantity = raw.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+        raise ConsignmentError(p + "quantity", _("expected a whole number ≥ 1"))
+    unit_price = _amount(raw, "unit_price", prefix=p)
+    weight = _amount(raw, "net_weight_kg", default="0", prefix=p)
+    return ConsignmentLine(
+        hs_code=normalized,
+        origin=origin,
+        description=description.strip()[:512],
+        quantity=quantity,
+        unit_price=unit_price,
+        net_weight_kg=weight,
+        sku=str(raw.get("sku") or "")[:64],
+        licence_number=str(raw.get("licence_number") or "")[:60],
+        certificate_number=str(raw.get("certificate_number") or "")[:60],
+    )
+
+
+# --- the result ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LineResult:
+    hs_code: str
+    origin: str
+    value: Decimal
+    customs_value: Decimal
+    duty_rate_percent: Decimal | None
+    duty: Decimal
+    restriction: str = ""
+
+
+@dataclass
+class QuoteResult:
+    currency: str
+    goods: Decimal
+    shipping: Decimal
+    insurance: Decimal
+    customs_value: Decimal
+    duty: Decimal
+    tax: Decimal
+    fees: Decimal
+    landed_cost: Decimal
+    collected_at_checkout: bool
+    incoterm: str
+    form: str
+    blocked: bool
+    review_required: bool
+    incomplete: bool
+    reasons: list[str]
+    warnings: list[str]
+    rules: list[str]
+    tax_name: str = ""
+    tax_rate_percent: Decimal | None = None
+    tax_scheme: str = ""
+    marketplace_costs: Decimal = ZERO
+    value_in_sdr: Decimal | None = None
+    lines: list[LineResult] = field(default_factory=list)
+    fee_lines: list[dict] = field(default_factory=list)
+    regime_id: int | None = None
+    quote_id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``quote_landed_cost``: amounts as decimal strings."""
+        money = lambda v: str(quantize(v, self.currency))  # noqa: E731
+        return {
+            "currency": self.currency,
+            "goods": money(self.goods),
+            "shipping": money(self.shipping),
+            "insurance": money(self.insurance),
+            "customs_value": money(self.customs_value),
+            "duty": money(self.duty),
+            "tax": money(self.tax),
+            "fees": money(self.fees),
+            "landed_cost": money(self.landed_cost),
+            "collected_at_checkout": self.collected_at_checkout,
+            "incoterm": self.incoterm,
+            "form": self.form,
+            "blocked": self.blocked,
+            "review_required": self.review_required,
+            "incomplete": self.incomplete,
+            "reasons": list(self.reasons),
+            "warnings": list(self.warnings),
+            "rules": list(self.rules),
+            "tax_name": self.tax_name,
+            "tax_rate_percent": None
+            if self.tax_rate_percent is None
+            else str(self.tax_rate_percent),
+            "tax_scheme": self.tax_scheme,
+            "marketplace_costs": money(self.marketplace_costs),
+            "value_in_sdr": None if self.value_in_sdr is None else str(self.value_in_sdr),
+            "fee_lines": [{**f, "amount": money(f["amount"])} for f in self.fee_lines],
+            "lines": [
+                {
+                    "hs_code": ln.hs_code,
+                    "value": money(ln.value),
+                    "customs_value": money(ln.customs_value),
+                    "duty_rate_percent": None
+                    if ln.duty_rate_percent is None
+                    else str(ln.duty_rate_percent),
+                    "duty": money(ln.duty),
+                    "restriction": ln.restriction,
+                }
+                for ln in self.lines
+            ],
+            "quote_id": self.quote_id,
+        }
+
+
+# --- the computation ----------------------------------------------------------------------------
+
+
+class _Calc:
+    """One quote being computed; collects warnings and the rule rows it used."""
+
+    def __init__(self, c: Consignment, book: RuleBook) -> None:
+        self.c = c
+        self.book = book
+        self.warnings: list[str] = []
+        self.reasons: list[str] = []
+        self.rules: list[str] = []
+        self.incomplete = False
+        self.review = False
+        self.blocked = False
+        self._fx: dict[tuple[str, str], Decimal] = {}
+
+    def use(self, kind: str, row) -> None:
+        tag = f"{kind}:{row.pk}"
+        key = getattr(row, "data_key", "")
+        if key:
+            tag += f":{key}"
+        if tag not in self.rules:
+            self.rules.append(tag)
+
+    def factor(self, src: str, dst: str, kind: str) -> Decimal:
+        """Units of ``dst`` per unit of ``src`` on the consignment date (unrounded)."""
+        if src == dst:
+            return ONE
+        key = (src, dst, kind)
+        if key not in self._fx:
+            quoted = fx.rate(src, dst, on=self.c.date, kind=kind)
+            self._fx[key] = quoted.value
+            tag = f"fx:{src}->{dst}:{quoted.kind}:{quoted.rate_date}"
+            if tag not in self.rules:
+                self.rules.append(tag)
+            if quoted.stale:
+                self.warnings.append(quoted.note)
+        return self._fx[key]
+
+    def round(self, amount: Decimal, regime: Regime | None) -> Decimal:
+        if regime is not None and regime.rounding_increment and self.c.currency == regime.currency:
+            return round_to_increment(amount, regime.rounding_increment)
+        return quantize(amount, self.c.currency)
+
+
+def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) -> QuoteResult:
+    """The landed cost of ``consignment``; pure (no writes). See the module docstring."""
+    c = consignment
+    book = rules or get_rules()
+    calc = _Calc(c, book)
+    cur = c.currency
+    goods = c.goods
+    freight, insurance = c.shipping, c.insurance
+
+    regime = book.regime_for(
+        destination=c.destination,
+        region=c.destination_region,
+        channel=c.channel,
+        transport=c.transport,
+        ship_from=c.ship_from,
+        on=c.date,
+    )
+    _check_lines(calc)
+    _check_sanctions(calc)
+    form, sdr_value = _form(calc)
+
+    if regime is None:
+        calc.incomplete = True
+        calc.warnings.append(
+            _("No import rules are known for %(dest)s on %(date)s: duty and tax are not estimated.")
+            % {"dest": c.destination, "date": c.date}
+        )
+        customs_value = goods + freight + insurance
+        return _result(
+            calc, regime, customs_value, ZERO, ZERO, ZERO, ZERO, [], [], False, form, sdr_value
+        )
+
+    calc.use("regime", regime)
+    if regime.uncertain:
+        calc.warnings.append(
+            _(
+                "The %(dest)s import rules rest on sources marked uncertain: "
+                "treat this as an estimate."
+            )
+            % {"dest": c.destination}
+        )
+    if regime.destination_region == "" and _region_matters(book, regime, c):
+        calc.warnings.append(
+            _("Give the province or state (destination_region): the tax rate depends on it.")
+        )
+    to_reg = calc.factor(cur, regime.currency, regime.fx_kind)
+    cif = regime.customs_value_basis == Regime.Basis.CIF
+    customs_value = goods + freight + insurance if cif else goods
+
+    def basis(kind: str) -> Decimal:
+        if kind == Regime.ThresholdBasis.INTRINSIC:
+            return goods * to_reg
+        if kind == Regime.ThresholdBasis.PER_ITEM:
+            return max(line.unit_price for line in c.lines) * to_reg
+        return customs_value * to_reg
+
+    deminimis_allowed = (
+        regime.deminimis_max_uses_per_year is None
+        or c.buyer_deminimis_uses < regime.deminimis_max_uses_per_year
+    )
+    if not deminimis_allowed:
+        calc.warnings.append(
+            _(
+                "This buyer has used the de minimis relief %(n)d times this year: "
+                "it no longer applies."
+            )
+            % {"n": c.buyer_deminimis_uses}
+        )
+    collected = (
+        c.channel == "marketplace"
+        and regime.collect_at_sale
+        and (
+            regime.collect_max_value is None
+            or basis(regime.collect_max_basis) <= regime.collect_max_value
+        )
+    )
+
+    # --- duty -----------------------------------------------------------------------------
+    line_results = [
+        LineResult(
+            hs_code=line.hs_code,
+            origin=line.origin,
+            value=line.value,
+            customs_value=(customs_value * line.value / goods) if goods else ZERO,
+            duty_rate_percent=None,
+            duty=ZERO,
+        )
+        for line in c.lines
+    ]
+    exempt = tuple(p for p in regime.duty_exempt_hs_prefixes.split(",") if p)
+    dutiable = [lr for lr in line_results if not (exempt and lr.hs_code.startswith(exempt))]
+    duty = ZERO
+    if len(dutiable) < len(line_results):
+        calc.warnings.append(
+            _("Some goods are exempt from duty at the destination (e.g. informational materials).")
+        )
+    if (collected and regime.no_duty_when_collected) or (
+        regime.duty_threshold is not None
+        and deminimis_allowed
+        and basis(regime.duty_threshold_basis) <= regime.duty_threshold
+    ):
+        pass
+    elif (
+        regime.flat_duty_amount is not None
+        and regime.flat_duty_max_value is not None
+        and goods * to_reg <= regime.flat_duty_max_value
+    ):
+        # "Item" = each distinct tariff classification declared (FACTS §10a: HS-6 on H7).
+        tariff_lines = sorted({lr.hs_code[:6] for lr in dutiable})
+        per_line = regime.flat_duty_amount / to_reg
+        for lr in dutiable:
+            lr.duty = ZERO
+        duty = per_line * len(tariff_lines)
+    else:
+        duty = _formula_duty(calc, regime, dutiable, customs_value, to_reg)
+    duty = calc.round(duty, regime)
+
+    # --- tax ------------------------------------------------------------------------------
+    tax = ZERO
+    rate = None
+    if regime.tax_rate is not None:
+        rate = regime.tax_rate * (regime.tax_rate_factor if collected else ONE)
+        r = rate / HUNDRED
+        if collected:
+            tax = r * _tax_base(regime, regime.tax_base_at_sale, c, customs_value, duty, r)
+        elif (
+            regime.tax_threshold is not None
+            and deminimis_allowed
+            and basis(regime.tax_threshold_basis) <= regime.tax_threshold
+        ):
+            tax = ZERO
+        else:
+            tax = r * _tax_base(regime, regime.tax_base_at_border, c, customs_value, duty, r)
+        tax = calc.round(tax, regime)
+        if (
+            not collected
+            and regime.tax_minimum is not None
+            and tax > 0
+            and tax * to_reg <= regime.tax_minimum
+        ):
+            calc.warnings.append(
+                _(
+                    "Import tax of %(t)s is at or under the %(m)s %(cur)s minimum "
+                    "and is not collected."
+                )
+                % {"t": tax, "m": regime.tax_minimum, "cur": regime.currency}
+            )
+            tax = ZERO
+
+    # --- fees -----------------------------------------------------------------------------
+    fee_lines = []
+    for fee in book.fees_for(destination=c.destination, transport=c.transport, on=c.date):
+        fee_cur = fee.currency or cur
+        if (
+            fee.max_intrinsic_value is not None
+            and goods * calc.factor(cur, fee_cur, regime.fx_kind) > fee.max_intrinsic_value
+        ):
+            continue
+        if fee.only_when_charges_due and (collected or (duty + tax) == 0):
+            continue
+        if fee.unit == fee.Unit.PERCENT_CV:
+            amount = fee.amount / HUNDRED * customs_value
+        else:
+            count = len(c.lines) if fee.unit == fee.Unit.ARTICLE else 1
+            amount = fee.amount * count / calc.factor(cur, fee_cur, regime.fx_kind)
+        amount = calc.round(amount, regime)
+        calc.use("fee", fee)
+        fee_lines.append({"name": fee.name, "payer": fee.payer, "amount": amount})
+
+    return _result(
+        calc, regime, customs_value, duty, tax, rate, ZERO, line_results, fee_lines, collected,
+        form, sdr_value,
+    )  # fmt: skip
+
+
+def _region_matters(book: RuleBook, regime: Regime, c: Consignment) -> bool:
+    return any(r.destination_region for r in book.regimes.get(c.destination, ()))
+
+
+def _formula_duty(
+    calc: _Calc, regime: Regime, lines: list[LineResult], customs_value: Decimal, to_reg: Decimal
+) -> Decimal:
+    c = calc.c
+    params = regime.params or {}
+    formula = regime.duty_formula
+    cv_reg = customs_value * to_reg
+    if formula == Regime.DutyFormula.NONE:
+        return ZERO
+    if formula == Regime.DutyFormula.BR_REMESSA:
+        split = Decimal(params["split"])
+        if params.get("max_value") and cv_reg > Decimal(params["max_value"]):
+            calc.warnings.append(
+                _(
+                    "Above %(m)s %(cur)s the simplified regime does not apply: "
+                    "expect a formal import."
+                )
+                % {"m": params["max_value"], "cur": regime.currency}
+            )
+        if cv_reg <= split:
+            return Decimal(params["low_rate"]) * customs_value
+        deduction = Decimal(params["deduction"]) / to_reg
+        return max(ZERO, Decimal(params["high_rate"]) * customs_value - deduction)
+    if formula == Regime.DutyFormula.FLAT_RATE:
+        limit = params.get("max_value")
+        if limit is None or cv_reg <= Decimal(limit):
+            return Decimal(params["rate"]) * customs_value
+        return _tariff_duty(calc, regime, lines)
+    if formula == Regime.DutyFormula.GLOBAL_RATE:
+        for group in params.get("groups", []):
+            if group["ship_from"] and c.ship_from not in group["ship_from"]:
+                continue
+            for limit, rate in group["brackets"]:
+                if cv_reg <= Decimal(limit):
+                    return Decimal(rate) * customs_value
+            break
+        calc.incomplete = True
+        calc.warnings.append(
+            _("The value is above the simplified courier regime: duty and tax are not estimated.")
+        )
+        return ZERO
+    return _tariff_duty(calc, regime, lines)
+
+
+def _tariff_duty(calc: _Calc, regime: Regime, lines: list[LineResult]) -> Decimal:
+    c, book = calc.c, calc.book
+    total = ZERO
+    missing: list[str] = []
+    for lr in lines:
+        rate_pct = ZERO
+        if regime.apply_mfn:
+            row = book.duty_rate(
+                destination=c.destination, hs_code=lr.hs_code, origin=lr.origin, on=c.date
+            )
+            if row is None or row.rate_percent is None:
+                missing.append(lr.hs_code[:6])
+                if row is not None:
+                    calc.use("duty_rate", row)
+                    if row.specific_note:
+                        calc.warnings.append(
+                            _("HS %(hs)s: %(note)s")
+                            % {"hs": lr.hs_code[:6], "note": row.specific_note}
+                        )
+            else:
+                calc.use("duty_rate", row)
+                rate_pct = row.rate_percent
+                if row.specific_note:
+                    calc.warnings.append(
+                        _("HS %(hs)s: rate of line %(code)s used; %(note)s")
+                        % {
+                            "hs": lr.hs_code[:6],
+                            "code": row.national_code,
+                            "note": row.specific_note,
+                        }
+                    )
+        for sur in book.surcharges(destination=c.destination, hs_code=lr.hs_code, on=c.date):
+            calc.use("duty_rate", sur)
+            rate_pct += sur.rate_percent or ZERO
+        lr.duty_rate_percent = rate_pct
+        lr.duty = rate_pct / HUNDRED * lr.customs_value
+        if regime.round_per_line:
+            lr.duty = calc.round(lr.duty, regime)
+        total += lr.duty
+    if missing:
+        calc.incomplete = True
+        calc.warnings.append(
+            _(
+                "No ad valorem duty rate is known for HS %(codes)s in %(dest)s: the duty "
+                "shown leaves it out and the estimate is incomplete."
+            )
+            % {"codes": ", ".join(sorted(set(missing))), "dest": c.destination}
+        )
+    return total
+
+
+def _tax_base(
+    regime: Regime, base: str, c: Consignment, customs_value: Decimal, duty: Decimal, rate: Decimal
+) -> Decimal:
+    if base == Regime.TaxBase.SUPPLY:
+        include_delivery = (regime.params or {}).get("delivery_in_supply_base", True)
+        return c.goods + (c.shipping if include_delivery else ZERO) + c.insurance
+    if base == Regime.TaxBase.GOODS:
+        return c.goods
+    if base == Regime.TaxBase.CIF_DUTY:
+        return c.goods + c.shipping + c.insurance + duty
+    if base == Regime.TaxBase.ATV:
+        uplift = Decimal((regime.params or {}).get("atv_uplift", "0.10"))
+        return customs_value * (ONE + uplift) + duty
+    if base == Regime.TaxBase.POR_DENTRO:
+        # ICMS is part of its own base: base = (CV + II) / (1 - rate).
+        return (customs_value + duty) / (ONE - rate)
+    return customs_value + duty
+
+
+def _check_lines(calc: _Calc) -> None:
+    c, book = calc.c, calc.book
+    for n, line in enumerate(c.lines, start=1):
+        check = validate_description(line.description)
+        for message in check.errors + check.warnings:
+            calc.warnings.append(_("Line %(n)d description: %(m)s") % {"n": n, "m": message})
+        rule = book.restriction_for(
+            hs_code=line.hs_code, destination=c.destination, transport=c.transport, on=c.date
+        )
+        if rule is None or rule.action == Restriction.Action.ALLOW:
+            continue
+        calc.use("restriction", rule)
+        text = _("Line %(n)d (HS %(hs)s): %(reason)s") % {
+            "n": n,
+            "hs": line.hs_code[:6],
+            "reason": rule.reason,
+        }
+        if rule.action == Restriction.Action.BLOCK:
+            calc.blocked = True
+            calc.reasons.append(text)
+        elif rule.action == Restriction.Action.REQUIRE_DOC:
+            if line.licence_number or line.certificate_number:
+                calc.warnings.append(text)
+            else:
+                calc.blocked = True
+                calc.reasons.append(
+                    text + " " + _("Give the %(doc)s number to ship it.") % {"doc": rule.document}
+                )
+        else:
+            calc.warnings.append(text)
+
+
+def _check_sanctions(calc: _Calc) -> None:
+    c, book = calc.c, calc.book
+    seller = c.seller_country or c.ship_from
+    base, per_item = book.sanctions_for(
+        destination=c.destination, region=c.destination_region, seller_country=seller, on=c.date
+    )
+    if not c.destination_region and book.has_region_sanctions(c.destination, c.date):
+        calc.review = True
+        calc.warnings.append(
+            _(
+                "Parts of %(dest)s are under sanctions: "
+                "give the region so the address can be checked."
+            )
+            % {"dest": c.destination}
+        )
+    for rule in base:
+        calc.use("sanction", rule)
+        if rule.action == SanctionedDestination.Action.BLOCK:
+            calc.blocked = True
+            calc.reasons.append(rule.reason)
+        elif rule.action == SanctionedDestination.Action.REVIEW:
+            calc.review = True
+            calc.warnings.append(rule.reason)
+        else:
+            calc.warnings.append(rule.reason)
+    for rule in per_item:
+        to_eur = calc.factor(c.currency, "EUR", "ECB_DAILY")
+        if any(line.unit_price * to_eur > rule.min_item_value_eur for line in c.lines):
+            calc.use("sanction", rule)
+            calc.blocked = True
+            calc.reasons.append(rule.reason)
+
+
+def _form(calc: _Calc) -> tuple[str, Decimal | None]:
+    """CN23 for parcels, courier items and contents over the SDR limit; otherwise CN22."""
+    c, book = calc.c, calc.book
+    if c.transport == "courier" or c.postal_service == "parcel":
+        return "CN23", None
+    sdr = book.sdr_rate(currency=c.currency, on=c.date)
+    factor = ONE
+    if sdr is None:
+        sdr = book.sdr_rate(currency="USD", on=c.date)
+        if sdr is None:
+            calc.warnings.append(_("No SDR rate is configured: CN23 is used."))
+            return "CN23", None
+        factor = calc.factor(c.currency, "USD", "ECB_DAILY")
+    calc.use("sdr", sdr)
+    value_sdr = (c.goods * factor / sdr.units_per_sdr).quantize(Decimal("0.01"))
+    return ("CN23" if value_sdr > sdr.cn22_max_sdr else "CN22"), value_sdr
+
+
+def _result(
+    calc: _Calc,
+    regime: Regime | None,
+    customs_value: Decimal,
+    duty: Decimal,
+    tax: Decimal,
+    rate: Decimal | None,
+    _unused: Decimal,
+    lines: list[LineResult],
+    fee_lines: list[dict],
+    collected: bool,
+    form: str,
+    sdr_value: Decimal | None,
+) -> QuoteResult:
+    c = calc.c
+    cur = c.currency
+    buyer_fees = sum((f["amount"] for f in fee_lines if f["payer"] == "buyer"), ZERO)
+    platform = sum((f["amount"] for f in fee_lines if f["payer"] != "buyer"), ZERO)
+    goods = quantize(c.goods, cur)
+    shipping = quantize(c.shipping, cur)
+    insurance = quantize(c.insurance, cur)
+    ddp = collected or c.incoterm == "DDP"
+    return QuoteResult(
+        currency=cur,
+        goods=goods,
+        shipping=shipping,
+        insurance=insurance,
+        customs_value=quantize(customs_value, cur),
+        duty=duty,
+        tax=tax,
+        fees=buyer_fees,
+        landed_cost=goods + shipping + insurance + duty + tax + buyer_fees,
+        collected_at_checkout=ddp,
+        incoterm="DDP" if ddp else "DAP",
+        form=form,
+        blocked=calc.blocked,
+        review_required=calc.review,
+        incomplete=calc.incomplete,
+        reasons=calc.reasons,
+        warnings=calc.warnings,
+        rules=calc.rules,
+        tax_name=regime.tax_name if regime else "",
+        tax_rate_percent=rate,
+        tax_scheme=regime.tax_scheme if (regime and collected) else "",
+        marketplace_costs=platform,
+        value_in_sdr=sdr_value,
+        lines=lines,
+        fee_lines=fee_lines,
+        regime_id=regime.pk if regime else None,
+    )
+
+
+def destination_is_eu(country: str) -> bool:
+    return country in EU_MEMBERS
