@@ -213,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customs.tasks.import_ecb_rates",
         "schedule": timedelta(hours=6),
     },
+    "sweep-catalog-work": {
+        # Thumbnails and CSV imports whose task was never published or whose worker died.
+        "task": "marketplace.listings.tasks.sweep_catalog_work",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Accounts and authentication ---------------------------------------------------------
@@ -322,6 +327,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Marketplace --------------------------------------------------------------------
 PLATFORM_COMMISSION_RATE = env_decimal("PLATFORM_COMMISSION_RATE", Decimal("0.10"))
+# Catalog: how long result pages, counts and facets stay cached (seconds; 0 = off). Every
+# catalog write invalidates them at once; the time only bounds how stale stock shown on
+# list pages can be after orders change it.
+LISTINGS_CACHE_SECONDS = env_int("LISTINGS_CACHE_SECONDS", 120)
 # Customs: the ECB feed to import rates from (e.g. the eurofxref-hist-90d.xml URL). Unset
 # (the default) means no network at all: the bundled snapshot and manual rates are used.
 ECB_RATES_URL = env_str("ECB_RATES_URL")

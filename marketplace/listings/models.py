@@ -422,6 +422,30 @@ class ListingImage(models.Model):
         return self.thumbnail_status == self.ThumbnailStatus.READY and bool(self.thumbnail)
 
 
+class ListingEvent(models.Model):
+    """Audit trail of a listing: status changes, imports, moderation."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+        PUBLISHED = "published", _("Published")
+        PAUSED = "paused", _("Paused")
+        UNPUBLISHED = "unpublished", _("Back to draft")
+        IMPORTED = "imported", _("Changed by a CSV import")
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.listing_id})"
+
+
 class ImportJob(models.Model):
     """A CSV import: validated in full first, then applied all-or-nothing (or valid rows)."""
 

@@ -1,0 +1,133 @@
+"""Template helpers for catalog pages: prices in the buyer's currency, photos, facet links."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+from django.http import QueryDict
+from django.templatetags.static import static
+from django.utils import translation
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from marketplace.listings import buyer
+
+register = template.Library()
+
+
+def _converter(context) -> buyer.PriceConverter | None:
+    request = context.get("request")
+    if request is None:
+        return None
+    converter = getattr(request, "_price_converter", None)
+    if converter is None:
+        converter = buyer.PriceConverter(buyer.display_currency(request))
+        request._price_converter = converter
+    return converter
+
+
+@register.simple_tag(takes_context=True)
+def price(context, amount: Decimal | None, currency: str, upper: Decimal | None = None):
+    """The price in the buyer's display currency (marked ≈) with the seller's price beside it.
+
+    With ``upper`` (a price range) it reads "from …" when the variants' prices differ.
+    """
+    if amount is None or not currency:
+        return ""
+    language = translation.get_language() or "en"
+    original = buyer.formatted(amount, currency, language)
+    prefix = _("from") + " " if upper is not None and upper != amount else ""
+    converter = _converter(context)
+    converted = converter.convert(amount, currency) if converter else None
+    if converter is None or converted is None or converter.to_currency == currency:
+        return format_html('<span class="price">{}{}</span>', prefix, original)
+    shown = buyer.formatted(converted, converter.to_currency, language)
+    return format_html(
+        '<span class="price"><span class="price-converted" title="{}">{}≈&nbsp;{}</span>'
+        ' <span class="price-original">{}</span></span>',
+        _("Approximate, converted at the ECB reference rate; you pay in %(currency)s.")
+        % {"currency": currency},
+        prefix,
+        shown,
+        original,
+    )
+
+
+@register.simple_tag
+def thumb(image, css: str = "thumb", size: str = "thumbnail"):
+    """A listing photo's thumbnail (or large image), or the placeholder until it exists."""
+    if image is not None and image.thumbnail_status == "ready":
+        file = image.large if size == "large" else image.thumbnail
+        if file:
+            return format_html(
+                '<img class="{}" src="{}" alt="{}" loading="lazy">',
+                css,
+                file.url,
+                image.alt_text,
+            )
+    return format_html(
+        '<img class="{} placeholder" src="{}" alt="{}">',
+        css,
+        static("img/listing-placeholder.svg"),
+        _("Photo being prepared") if image is not None else _("No photo yet"),
+    )
+
+
+@register.simple_tag
+def with_param(querystring: str, key: str, value=None) -> str:
+    """``?…`` with ``key`` set to ``value`` (removed when None/''), always without page."""
+    params = QueryDict(querystring, mutable=True)
+    params.pop("page", None)
+    if value in (None, ""):
+        params.pop(key, None)
+    else:
+        params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def page_url(querystring: str, page: int) -> str:
+    params = QueryDict(querystring, mutable=True)
+    params["page"] = page
+    return f"?{params.urlencode()}"
+
+
+@register.filter
+def country_name(code: str) -> str:
+    return buyer.country_name(code)
+
+
+@register.inclusion_tag("listings/_home_catalog.html", takes_context=True)
+def home_catalog(context):
+    from marketplace.listings.home import home_sections
+
+    return {"request": context.get("request"), **home_sections()}
+
+
+@register.inclusion_tag("listings/_nav.html", takes_context=True)
+def catalog_nav(context):
+    request = context.get("request")
+    if request is None:
+        return {}
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "currency_options": buyer.currency_options(buyer.display_currency(request)),
+        "search_text": request.GET.get("q", "")
+        if request.resolver_match and request.resolver_match.view_name == "listings:search"
+        else "",
+    }
+
+
+@register.inclusion_tag("listings/_ship_to.html", takes_context=True)
+def ship_to_form(context):
+    request = context.get("request")
+    country = buyer.buyer_country(request) if request is not None else ""
+    return {
+        "request": request,
+        "csrf_token": context.get("csrf_token"),
+        "buyer_country": country,
+        "country_options": buyer.country_options(country),
+    }

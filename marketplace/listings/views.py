@@ -1,0 +1,201 @@
+"""Public catalog pages: categories, search, listing, shop; the buyer's currency and country."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import Shop, ShopMembership
+from marketplace.listings import buyer
+from marketplace.listings.catalog import (
+    BrowseQuery,
+    browse,
+    category_tree,
+    load_cards,
+    origin_name,
+)
+from marketplace.listings.extensions import LISTING_ACTIONS
+from marketplace.listings.forms import SORT_CHOICES, BrowseForm, PreferencesForm
+from marketplace.listings.models import Listing
+from marketplace.listings.shipping import is_international, shipping_options
+
+
+def _browse_query(request: HttpRequest, form: BrowseForm, **fixed) -> BrowseQuery:
+    form.is_valid()  # invalid fields are left out of cleaned_data and ignored
+    data = form.cleaned_data
+    country = buyer.buyer_country(request)
+    text = " ".join((data.get("q") or "").split())
+    return BrowseQuery(
+        text=text,
+        category_id=fixed.get("category_id"),
+        min_price=data.get("min_price"),
+        max_price=data.get("max_price"),
+        origin=data.get("origin") or "",
+        shop_id=fixed.get("shop_id"),
+        ships_to=country if data.get("ships") and country else "",
+        sort=data.get("sort") or ("relevance" if text else "newest"),
+        page=data.get("page") or 1,
+        currency=buyer.display_currency(request),
+    )
+
+
+def _results_context(request: HttpRequest, form: BrowseForm, query: BrowseQuery, **extra):
+    result = browse(query)
+    tree = category_tree()
+    params = request.GET.copy()
+    params.pop("page", None)
+    country = buyer.buyer_country(request)
+    return {
+        "form": form,
+        "query": query,
+        "result": result,
+        "cards": load_cards(result.ids),
+        "category_facets": [
+            (tree.by_id[pk], n) for pk, n in result.facets.categories if pk in tree.by_id
+        ],
+        "origin_facets": [(code, origin_name(code), n) for code, n in result.facets.origins],
+        "shop_facets": result.facets.shops,
+        "sort_choices": SORT_CHOICES if query.text else SORT_CHOICES[1:],
+        "querystring": params.urlencode(),
+        "buyer_country": country,
+        "buyer_country_name": buyer.country_name(country),
+        "display_currency": query.currency,
+        **extra,
+    }
+
+
+@require_GET
+def category_index(request: HttpRequest) -> HttpResponse:
+    tree = category_tree()
+    sections = [(root, tree.children.get(root.pk, [])) for root in tree.roots]
+    return render(request, "listings/category_index.html", {"sections": sections})
+
+
+@require_GET
+def category(request: HttpRequest, path: str) -> HttpResponse:
+    tree = category_tree()
+    node = tree.by_path.get(path.strip("/"))
+    if node is None:
+        raise Http404("No such category.")
+    form = BrowseForm(request.GET)
+    query = _browse_query(request, form, category_id=node.pk)
+    context = _results_context(
+        request,
+        form,
+        query,
+        category=node,
+        ancestors=tree.ancestors(node),
+        children=tree.children.get(node.pk, []),
+    )
+    return render(request, "listings/category.html", context)
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    tree = category_tree()
+    form = BrowseForm(request.GET)
+    form.is_valid()
+    path = (form.cleaned_data.get("category") or "").strip("/")
+    node = tree.by_path.get(path) if path else None
+    query = _browse_query(request, form, category_id=node.pk if node else None)
+    context = _results_context(request, form, query, category=node)
+    return render(request, "listings/search.html", context)
+
+
+def _visible_listing(request: HttpRequest, pk: int) -> tuple[Listing, bool]:
+    """The listing if buyers may see it, or if the user is a member of its shop (preview)."""
+    listing = get_object_or_404(
+        Listing.objects.select_related(
+            "shop", "category", "shipping_profile__shop"
+        ).prefetch_related("variants", "images", "shipping_profile__zones__rates"),
+        pk=pk,
+    )
+    if listing.is_public:
+        return listing, False
+    if (
+        request.user.is_authenticated
+        and ShopMembership.objects.filter(shop_id=listing.shop_id, user=request.user).exists()
+    ):
+        return listing, True
+    raise Http404("No such listing.")
+
+
+@require_GET
+def listing_detail(request: HttpRequest, pk: int, slug: str = "") -> HttpResponse:
+    listing, preview = _visible_listing(request, pk)
+    if slug != listing.slug:
+        return HttpResponseRedirect(listing.get_absolute_url(), status=301)
+    tree = category_tree()
+    country = buyer.buyer_country(request)
+    currency = buyer.display_currency(request)
+    options = []
+    # Abroad only once the customs data is complete (export_ready); at home always.
+    can_ship = not is_international(listing, country) or listing.export_ready
+    if listing.shipping_profile is not None and country and can_ship:
+        options = shipping_options(listing.shipping_profile, country, 1)
+    variants = list(listing.variants.all())
+    category = tree.by_id.get(listing.category_id, listing.category)
+    return render(
+        request,
+        "listings/listing.html",
+        {
+            "listing": listing,
+            "preview": preview,
+            "variants": variants,
+            "images": list(listing.images.all()),
+            "category": category,
+            "ancestors": [*tree.ancestors(category), category],
+            "shipping_options": options,
+            "buyer_country": country,
+            "buyer_country_name": buyer.country_name(country),
+            "ships_abroad_blocked": bool(
+                country and is_international(listing, country) and not listing.export_ready
+            ),
+            "display_currency": currency,
+            "any_in_stock": any(v.stock > 0 for v in variants),
+            "listing_actions": LISTING_ACTIONS,
+        },
+    )
+
+
+@require_GET
+def listing_short(request: HttpRequest, pk: int) -> HttpResponse:
+    listing, _preview = _visible_listing(request, pk)
+    return redirect(listing.get_absolute_url(), permanent=True)
+
+
+@require_GET
+def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    shop = get_object_or_404(Shop, slug=slug, status=Shop.Status.APPROVED)
+    form = BrowseForm(request.GET)
+    form.is_valid()
+    tree = category_tree()
+    path = (form.cleaned_data.get("category") or "").strip("/")
+    node = tree.by_path.get(path) if path else None
+    query = _browse_query(request, form, shop_id=shop.pk, category_id=node.pk if node else None)
+    context = _results_context(request, form, query, shop=shop, category=node)
+    return render(request, "listings/shop.html", context)
+
+
+@require_POST
+def preferences(request: HttpRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST)
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    if form.is_valid():
+        data = form.cleaned_data
+        buyer.set_preferences(
+            request=request,
+            currency=data["currency"] or None,
+            country=data["country"] if "country" in request.POST else None,
+        )
+    else:
+        messages.error(request, _("Choose a currency and a country from the lists."))
+    return HttpResponseRedirect(target)
