@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +26,48 @@ def import_ecb_rates(self) -> int:
     result = fx.import_ecb_xml(data, source=url)
     logger.info("ECB rates imported from %s: %s", url, result)
     return result.created + result.updated
+
+
+# Errors worth another try: storage or database briefly unavailable.
+TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
+MAX_RENDER_RETRIES = 4
+
+
+def _backoff(retries: int) -> int:
+    # 10, 20, 40, 80 s: well under the broker's visibility timeout.
+    return min(600, 10 * 2**retries)
+
+
+@shared_task(bind=True, max_retries=MAX_RENDER_RETRIES, acks_late=True, reject_on_worker_lost=True)
+def render_declaration_documents(self, job_id: int) -> str:
+    """Render one paperwork job (CN22/CN23, invoice, advance data). Safe to run twice."""
+    from customs import services
+
+    try:
+        outcome = services.process_paperwork_job(job_id=job_id)
+    except TRANSIENT_ERRORS as exc:
+        services.release_paperwork_job(job_id=job_id)
+        if self.request.retries >= self.max_retries:
+            services.fail_paperwork_job(job_id=job_id, reason=f"{type(exc).__name__}: {exc}")
+            return "failed"
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    except Exception as exc:
+        # A bug or bad data: retrying will not help. Record it where admins and sellers see it.
+        logger.exception("paperwork job %s failed", job_id)
+        services.fail_paperwork_job(job_id=job_id, reason=f"{type(exc).__name__}: {exc}")
+        return "failed"
+    if outcome == "busy" and not self.request.is_eager:
+        # Another worker holds a live lease (or a dead one's lease has not run out yet).
+        raise self.retry(countdown=min(600, int(services._lease().total_seconds()) + 1))
+    return outcome
+
+
+@shared_task
+def sweep_paperwork_jobs() -> int:
+    """Publish jobs whose first publish was lost (broker down) or whose worker died."""
+    from customs import services
+
+    ids = services.jobs_to_sweep()
+    for job_id in ids:
+        render_declaration_documents.delay(job_id)
+    return len(ids)

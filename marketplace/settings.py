@@ -189,6 +189,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "accounts.tasks.*": {"queue": "notifications"},
     "customs.tasks.*": {"queue": "paperwork"},
+    "marketplace.orders.tasks.notify_order_event": {"queue": "notifications"},
+    "marketplace.orders.tasks.sweep_order_notifications": {"queue": "notifications"},
+    "marketplace.orders.tasks.watch_paperwork": {"queue": "paperwork"},
+    "marketplace.orders.tasks.sweep_paperwork": {"queue": "paperwork"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -208,6 +212,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.sweep_notification_emails",
         "schedule": timedelta(minutes=2),
     },
+    "sweep-paperwork-jobs": {
+        "task": "customs.tasks.sweep_paperwork_jobs",
+        "schedule": timedelta(minutes=2),
+    },
     "import-ecb-rates": {
         # A no-op unless ECB_RATES_URL is set; the ECB publishes around 16:00 CET.
         "task": "customs.tasks.import_ecb_rates",
@@ -216,6 +224,25 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-catalog-work": {
         # Thumbnails and CSV imports whose task was never published or whose worker died.
         "task": "marketplace.listings.tasks.sweep_catalog_work",
+        "schedule": timedelta(minutes=5),
+    },
+    "expire-unpaid-orders": {
+        # Unpaid orders past their payment window give their stock back.
+        "task": "marketplace.orders.tasks.expire_unpaid_orders",
+        "schedule": timedelta(minutes=5),
+    },
+    "sweep-order-notifications": {
+        "task": "marketplace.orders.tasks.sweep_order_notifications",
+        "schedule": timedelta(minutes=2),
+    },
+    "sweep-order-paperwork": {
+        # Parcels whose paperwork watcher was lost: sync them with their customs job.
+        "task": "marketplace.orders.tasks.sweep_paperwork",
+        "schedule": timedelta(minutes=2),
+    },
+    "reconcile-payments": {
+        # Card payments whose webhook never arrived: ask the provider.
+        "task": "marketplace.orders.tasks.reconcile_payments",
         "schedule": timedelta(minutes=5),
     },
 }
@@ -327,6 +354,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Marketplace --------------------------------------------------------------------
 PLATFORM_COMMISSION_RATE = env_decimal("PLATFORM_COMMISSION_RATE", Decimal("0.10"))
+# Orders: how long an unpaid order holds its stock, per payment method (minutes).
+ORDERS_PAYMENT_WINDOW_MINUTES = {
+    "card": env_int("ORDERS_CARD_PAYMENT_MINUTES", 30),
+    "bank_transfer": env_int("ORDERS_BANK_TRANSFER_DAYS", 7) * 24 * 60,
+}
+# The provider behind "card" payments; "test" is the built-in test provider.
+ORDERS_CARD_PROVIDER = env_choice("ORDERS_CARD_PROVIDER", "test", {"test"})
+# Signs the test provider's webhooks (default: derived from SECRET_KEY).
+ORDERS_TEST_PROVIDER_SECRET = env_str("ORDERS_TEST_PROVIDER_SECRET", "")
 # Catalog: how long result pages, counts and facets stay cached (seconds; 0 = off). Every
 # catalog write invalidates them at once; the time only bounds how stale stock shown on
 # list pages can be after orders change it.
@@ -334,6 +370,17 @@ LISTINGS_CACHE_SECONDS = env_int("LISTINGS_CACHE_SECONDS", 120)
 # Customs: the ECB feed to import rates from (e.g. the eurofxref-hist-90d.xml URL). Unset
 # (the default) means no network at all: the bundled snapshot and manual rates are used.
 ECB_RATES_URL = env_str("ECB_RATES_URL")
+# The marketplace's own tax-scheme registrations, printed on declarations when it collected
+# the tax at checkout: "IOSS=IM2760000000,UK_VAT=GB123456789,VOEC=VOEC1234567,AU_ARN=...".
+CUSTOMS_TAX_SCHEME_IDS = dict(
+    item.split("=", 1) for item in env_list("CUSTOMS_TAX_SCHEME_IDS", []) if "=" in item
+)
+# A paperwork job claimed longer ago than this is taken to belong to a dead worker.
+CUSTOMS_JOB_LEASE_SECONDS = env_int("CUSTOMS_JOB_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30)
+# Pending jobs older than this are re-published by the sweeper (the broker may have been down).
+CUSTOMS_SWEEP_AFTER_SECONDS = env_int("CUSTOMS_SWEEP_AFTER_SECONDS", 120)
+# Test-only: make renderers sleep so a test can kill a worker mid-render.
+CUSTOMS_RENDER_DELAY_SECONDS = env_decimal("CUSTOMS_RENDER_DELAY_SECONDS", Decimal(0))
 
 # --- Security ----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set-language"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
+    path("", include("customs.urls")),
     path("", include("marketplace.listings.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -54,3 +54,44 @@ def consignment(
 
 def as_json(c: Consignment) -> dict:
     return c.to_dict()
+
+
+def addressee(**overrides):
+    from customs.services import PartyAddress
+
+    values = {
+        "name": "Bea Buyer",
+        "country": "DE",
+        "address_lines": ("Torstraße 1",),
+        "city": "Berlin",
+        "postcode": "10119",
+        "phone": "+49 30 1234567",
+        "email": "buyer@example.test",
+    }
+    values.update(overrides)
+    return PartyAddress(**values)
+
+
+def five_lines() -> list[ConsignmentLine]:
+    return [
+        line("610910", "15.00", 2),
+        line("621410", "25.00", description="Women's silk scarf, printed", net_weight_kg="0.05"),
+        line("420292", "30.00", description="Canvas backpack for laptops", net_weight_kg="0.60"),
+        line("711311", "40.00", description="Sterling silver ring", net_weight_kg="0.01"),
+        line("490199", "10.00", 2, description="Printed novel, paperback", net_weight_kg="0.30"),
+    ]
+
+
+def make_declaration(shop, *, reference: str = "TP-1001-1", lines=None, **extra):
+    from customs.services import create_declaration
+
+    c = consignment("DE", "EUR", lines or five_lines(), shipping="9.00")
+    return create_declaration(
+        shop=shop,
+        reference=reference,
+        consignment=c,
+        addressee=extra.pop("to", None) or addressee(),
+        invoice_number=extra.pop("invoice_number", "INV-2026-0001"),
+        order_number=extra.pop("order_number", "TP-1001"),
+        **extra,
+    )

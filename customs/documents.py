@@ -1,0 +1,530 @@
+"""Renderers: a frozen ``CustomsDeclaration`` in, document bytes out.
+
+They read only the declaration and its lines (never live listings or shops), so a document
+rendered again from the same snapshot is byte-for-byte the same (reportlab's invariant mode).
+Text is typed, in English, as customs forms require (FACTS.md §1, §3.1).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+from decimal import Decimal
+
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+
+from customs.models import CustomsDeclaration, CustomsDocument
+
+CERTIFICATION = (
+    "I, the undersigned, whose name and address are given on the item, certify that the "
+    "particulars given in this declaration are correct and that this item does not contain any "
+    "dangerous article or articles prohibited by legislation or by postal or customs regulations."
+)
+INVOICE_DECLARATION = "I declare that the information above is true and correct."
+CATEGORIES = [
+    ("gift", "Gift"),
+    ("commercial_sample", "Commercial sample"),
+    ("documents", "Documents"),
+    ("returned_goods", "Returned goods"),
+    ("sale_of_goods", "Sale of goods"),
+    ("other", "Other"),
+]
+NON_DELIVERY = {
+    "return_priority": "Return to sender immediately, by the priority route",
+    "return_non_priority": "Return to sender immediately, by the non-priority route",
+    "redirect": "Redirect to the address below",
+    "abandon": "Treat as abandoned",
+}
+SCHEME_LABELS = {
+    "IOSS": "IOSS number",
+    "UK_VAT": "UK VAT number",
+    "VOEC": "VOEC number",
+    "AU_ARN": "Australian ARN",
+    "NZ_GST": "NZ GST number",
+    "SG_OVR": "Singapore GST (OVR) number",
+    "MY_LRN": "Malaysia LVG registration number",
+    "CH_VAT": "Swiss VAT number",
+    "BR_RC": "Remessa Conforme certification",
+    "CN_CBEC": "CBEC registration",
+}
+
+
+def _latin(text) -> str:
+    """The standard PDF fonts cover Latin-1; transliterate anything else rather than drop it."""
+    text = str(text if text is not None else "")
+    try:
+        text.encode("latin-1")
+        return text
+    except UnicodeEncodeError:
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(
+            c if ord(c) < 256 else "?" for c in decomposed if not unicodedata.combining(c)
+        )
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return (
+        f"{amount:,.2f} {currency}"
+        if currency not in ("JPY", "KRW")
+        else f"{amount:,.0f} {currency}"
+    )
+
+
+def _kg(weight: Decimal) -> str:
+    return f"{weight:.3f} kg"
+
+
+def _party_lines(party: dict) -> list[str]:
+    city = " ".join(p for p in (party.get("postcode", ""), party.get("city", "")) if p)
+    lines = [party.get("name", ""), party.get("business", "")]
+    lines += list(party.get("address_lines", []))
+    lines += [city, party.get("region", ""), party.get("country_name") or party.get("country", "")]
+    return [ln for ln in lines if ln]
+
+
+class _Page:
+    """A few drawing helpers over a reportlab canvas (top-left origin, millimetres)."""
+
+    def __init__(self, title: str) -> None:
+        self.buffer = io.BytesIO()
+        self.c = Canvas(self.buffer, pagesize=A4, invariant=1, pageCompression=0)
+        self.c.setTitle(title)
+        self.c.setAuthor("Tradepost")
+        self.width, self.height = A4
+
+    def text(self, x: float, y: float, value, size: float = 8, bold: bool = False) -> None:
+        self.c.setFont("Helvetica-Bold" if bold else "Helvetica", size)
+        self.c.drawString(x * mm, self.height - y * mm, _latin(value))
+
+    def right(self, x: float, y: float, value, size: float = 8, bold: bool = False) -> None:
+        self.c.setFont("Helvetica-Bold" if bold else "Helvetica", size)
+        self.c.drawRightString(x * mm, self.height - y * mm, _latin(value))
+
+    def box(self, x: float, y: float, w: float, h: float) -> None:
+        self.c.rect(x * mm, self.height - (y + h) * mm, w * mm, h * mm)
+
+    def wrap(self, x: float, y: float, value: str, width: float, size: float = 7) -> float:
+        """Write ``value`` wrapped to ``width`` mm; returns the y below it."""
+        self.c.setFont("Helvetica", size)
+        words, line = _latin(value).split(), ""
+        for word in words:
+            candidate = f"{line} {word}".strip()
+            if self.c.stringWidth(candidate, "Helvetica", size) > width * mm and line:
+                self.c.drawString(x * mm, self.height - y * mm, line)
+                y += size * 0.45
+                line = word
+            else:
+                line = candidate
+        if line:
+            self.c.drawString(x * mm, self.height - y * mm, line)
+            y += size * 0.45
+        return y
+
+    def tick(self, x: float, y: float, label: str, checked: bool) -> None:
+        self.box(x, y - 2.6, 3, 3)
+        if checked:
+            self.text(x + 0.6, y - 0.1, "X", 8, bold=True)
+        self.text(x + 4, y, label, 7)
+
+    def barcode(self, x: float, y: float, value: str) -> None:
+        code = Code128(value, barHeight=10 * mm, barWidth=0.33 * mm, humanReadable=True)
+        code.drawOn(self.c, x * mm, self.height - (y + 10) * mm)
+
+    def finish(self) -> bytes:
+        self.c.showPage()
+        self.c.save()
+        return self.buffer.getvalue()
+
+
+def render_cn(declaration: CustomsDeclaration) -> bytes:
+    """CN22 or CN23 as the declaration says, every field of FACTS.md §1.2 / §1.3."""
+    if declaration.form == "CN22":
+        return _render_cn22(declaration)
+    return _render_cn23(declaration)
+
+
+def _lines(declaration: CustomsDeclaration):
+    # Prefetched lines when the caller loaded them; one query otherwise.
+    return list(declaration.lines.all())
+
+
+def _render_cn23(d: CustomsDeclaration) -> bytes:
+    p = _Page(f"CN 23 {d.reference}")
+    sender, to = d.sender, d.addressee
+    p.text(12, 14, f"Designated operator: {sender.get('operator') or 'see carrier label'}", 7)
+    p.text(12, 20, "CUSTOMS DECLARATION CN 23", 14, bold=True)
+    p.text(12, 25, "May be opened officially", 8)
+    p.text(12, 29, "Important! See instructions on the back", 7)
+    p.text(120, 14, "No. of item (barcode, if any)", 7)
+    if d.item_id:
+        p.barcode(120, 16, d.item_id)
+    else:
+        p.text(120, 20, "(item id not yet known)", 7)
+
+    # From / To
+    p.box(10, 34, 92, 44)
+    p.text(12, 38, "From", 8, bold=True)
+    y = 42
+    for label, value in (
+        ("Name", sender.get("name")),
+        ("Business", sender.get("business")),
+        ("Street", ", ".join(sender.get("address_lines", []))),
+        ("Postcode", sender.get("postcode")),
+        ("City", sender.get("city")),
+        ("Country", sender.get("country_name") or sender.get("country")),
+        ("Tel. No.", sender.get("phone")),
+        ("E-mail", sender.get("email")),
+    ):
+        p.text(12, y, f"{label}: {value or ''}", 7)
+        y += 3.6
+    p.text(12, y, f"Sender's customs reference (if any): {_sender_reference(d)}", 7)
+    p.box(104, 34, 96, 44)
+    p.text(106, 38, "To", 8, bold=True)
+    y = 42
+    for label, value in (
+        ("Name", to.get("name")),
+        ("Business", to.get("business")),
+        ("Address", ", ".join(to.get("address_lines", []))),
+        ("Postcode", to.get("postcode")),
+        ("City", to.get("city")),
+        ("Country", to.get("country_name") or to.get("country")),
+        ("Tel. No.", to.get("phone")),
+    ):
+        p.text(106, y, f"{label}: {value or ''}", 7)
+        y += 3.6
+    p.text(106, y, f"Importer/addressee reference (if any): {to.get('reference', '')}", 7)
+    p.text(106, y + 3.6, f"Importer/addressee fax/e-mail (if known): {to.get('email', '')}", 7)
+
+    # Contents
+    top = 82
+    headers = [
+        (12, "(1) Detailed description of contents"),
+        (100, "(2) Quantity"),
+        (120, "(3) Net weight (kg)"),
+        (146, "(5) Value"),
+        (168, "(7) HS tariff number"),
+        (190, "(8) Origin"),
+    ]
+    for x, label in headers:
+        p.text(x, top, label, 6, bold=True)
+    y = top + 4.5
+    for line in _lines(d):
+        p.text(12, y, line.description[:70], 7)
+        p.right(112, y, line.quantity, 7)
+        p.right(140, y, f"{line.net_weight_kg:.3f}", 7)
+        p.right(165, y, _money(line.value, d.currency), 7)
+        p.text(168, y, line.hs_code, 7)
+        p.text(192, y, line.origin, 7)
+        y += 4
+    y += 2
+    p.text(12, y, f"(4) Total gross weight: {_kg(d.total_gross_weight_kg)}", 7, bold=True)
+    p.text(70, y, f"Total net weight: {_kg(d.total_net_weight_kg)}", 7)
+    p.text(120, y, f"(6) Total value: {_money(d.total_value, d.currency)}", 7, bold=True)
+    y += 4.5
+    p.text(
+        12, y, f"(9) Postal charges/Fees: {_money(d.postal_charges, d.currency)}"
+        f"  (insured value: {_money(d.insured_value, d.currency)})", 7,
+    )  # fmt: skip
+    y += 6
+    p.text(12, y, "(10) Category of item", 7, bold=True)
+    x = 40
+    for value, label in CATEGORIES:
+        p.tick(x, y, label, d.category == value)
+        x += 27
+    y += 5
+    p.text(12, y, "Explanation: commercial item sold through an online marketplace", 7)
+    y += 5
+    p.text(12, y, "(11) Comments:", 7, bold=True)
+    y = p.wrap(35, y, d.comments or "none", 160)
+    y += 2
+    p.tick(
+        12, y, f"(12) Licence  No(s). of licence(s): {d.licence_numbers}", bool(d.licence_numbers)
+    )
+    y += 5
+    p.tick(
+        12, y, f"(13) Certificate  No(s). of certificate(s): {d.certificate_numbers}",
+        bool(d.certificate_numbers),
+    )  # fmt: skip
+    y += 5
+    p.tick(12, y, f"(14) Invoice  No. of invoice: {d.invoice_number}", bool(d.invoice_number))
+    y += 6
+    p.text(12, y, f"Incoterm: {d.incoterm} {d.incoterm_place}", 7)
+    if d.tax_scheme and d.tax_scheme_id:
+        p.text(90, y, f"{SCHEME_LABELS.get(d.tax_scheme, d.tax_scheme)}: {d.tax_scheme_id}", 7)
+    y += 5
+    p.text(12, y, "Office of origin / Date of posting: ____________________", 7)
+    y += 6
+    p.text(12, y, "Instruction in case of non-delivery:", 7, bold=True)
+    p.text(60, y, NON_DELIVERY.get(d.non_delivery, d.non_delivery), 7)
+    if d.non_delivery == "redirect" and d.redirect_address:
+        y += 4
+        p.text(60, y, d.redirect_address, 7)
+    y += 6
+    p.text(12, y, "(15)", 7, bold=True)
+    y = p.wrap(20, y, CERTIFICATION, 175)
+    y += 3
+    p.text(
+        12, y, f"Date and sender's signature: {d.invoice_date.isoformat()}  {d.signatory}", 8,
+        bold=True,
+    )  # fmt: skip
+    p.text(12, y + 6, f"Consignment reference: {d.reference}", 6)
+    return p.finish()
+
+
+def _render_cn22(d: CustomsDeclaration) -> bytes:
+    p = _Page(f"CN 22 {d.reference}")
+    sender = d.sender
+    p.text(12, 14, f"Designated operator: {sender.get('operator') or 'see carrier label'}", 7)
+    p.text(12, 20, "CUSTOMS DECLARATION CN 22", 14, bold=True)
+    p.text(12, 25, "May be opened officially", 8)
+    p.text(12, 29, "Important! See instructions on the back", 7)
+    if d.item_id:
+        p.text(120, 14, "No. of item (barcode, if any)", 7)
+        p.barcode(120, 16, d.item_id)
+    y = 36
+    p.text(12, y, "Category of item", 7, bold=True)
+    x = 40
+    for value, label in CATEGORIES:
+        p.tick(x, y, label, d.category == value)
+        x += 27
+    y += 7
+    p.text(12, y, "(1) Quantity and detailed description of contents", 6, bold=True)
+    p.text(110, y, "(2) Weight (kg)", 6, bold=True)
+    p.text(135, y, "(3) Value", 6, bold=True)
+    p.text(160, y, "(4) HS tariff No.", 6, bold=True)
+    p.text(185, y, "(5) Origin", 6, bold=True)
+    y += 4.5
+    for line in _lines(d):
+        p.text(12, y, f"{line.quantity} x {line.description}"[:75], 7)
+        p.right(128, y, f"{line.net_weight_kg:.3f}", 7)
+        p.right(157, y, _money(line.value, d.currency), 7)
+        p.text(160, y, line.hs_code, 7)
+        p.text(187, y, line.origin, 7)
+        y += 4
+    y += 2
+    p.text(12, y, f"(6) Total weight: {_kg(d.total_gross_weight_kg)}", 7, bold=True)
+    p.text(110, y, f"(7) Total value: {_money(d.total_value, d.currency)}", 7, bold=True)
+    y += 6
+    p.text(12, y, f"Sender's customs reference: {_sender_reference(d)}", 7)
+    y += 4
+    p.text(12, y, f"Invoice: {d.invoice_number}   Incoterm: {d.incoterm} {d.incoterm_place}", 7)
+    y += 6
+    y = p.wrap(12, y, CERTIFICATION, 185)
+    y += 3
+    p.text(
+        12, y, f"(8) Date and sender's signature: {d.invoice_date.isoformat()}  {d.signatory}", 8,
+        bold=True,
+    )  # fmt: skip
+    y += 6
+    p.text(12, y, "Sender (name and address are also on the front of the item):", 6)
+    p.text(12, y + 3.5, ", ".join(_party_lines(sender)), 6)
+    p.text(12, y + 7, f"Consignment reference: {d.reference}", 6)
+    return p.finish()
+
+
+def _sender_reference(d: CustomsDeclaration) -> str:
+    parts = []
+    if d.sender.get("eori"):
+        parts.append(f"EORI {d.sender['eori']}")
+    if d.tax_scheme and d.tax_scheme_id:
+        parts.append(f"{d.tax_scheme.replace('_', ' ')} {d.tax_scheme_id}")
+    if d.sender.get("exporter_reference"):
+        parts.append(d.sender["exporter_reference"])
+    return "; ".join(parts)
+
+
+def render_invoice(d: CustomsDeclaration) -> bytes:
+    """Commercial invoice with the fields of FACTS.md §3.1."""
+    p = _Page(f"Commercial Invoice {d.invoice_number}")
+    sender, to = d.sender, d.addressee
+    p.text(12, 16, "COMMERCIAL INVOICE", 16, bold=True)
+    p.text(130, 12, f"Invoice number: {d.invoice_number}", 8, bold=True)
+    p.text(130, 16, f"Invoice date: {d.invoice_date.isoformat()}", 8)
+    p.text(130, 20, f"Shipment date: {d.invoice_date.isoformat()}", 8)
+    p.text(130, 24, f"Order number: {d.order_number or d.reference}", 8)
+
+    p.text(12, 32, "Seller / exporter", 8, bold=True)
+    y = 36
+    for line in _party_lines(sender):
+        p.text(12, y, line, 7)
+        y += 3.5
+    for label, key in (("Tel.", "phone"), ("E-mail", "email"), ("VAT No.", "vat_number"),
+                       ("EORI", "eori")):  # fmt: skip
+        if sender.get(key):
+            p.text(12, y, f"{label}: {sender[key]}", 7)
+            y += 3.5
+    if d.tax_scheme and d.tax_scheme_id:
+        p.text(12, y, f"{SCHEME_LABELS.get(d.tax_scheme, d.tax_scheme)}: {d.tax_scheme_id}", 7)
+        y += 3.5
+    p.text(110, 32, "Buyer / importer (consignee)", 8, bold=True)
+    y2 = 36
+    for line in _party_lines(to):
+        p.text(110, y2, line, 7)
+        y2 += 3.5
+    for label, key in (("Tel.", "phone"), ("E-mail", "email"), ("VAT/EORI", "reference")):
+        if to.get(key):
+            p.text(110, y2, f"{label}: {to[key]}", 7)
+            y2 += 3.5
+    y = max(y, y2) + 3
+    p.text(12, y, f"Country of export: {d.ship_from}", 7)
+    p.text(60, y, f"Country of destination: {d.destination}", 7)
+    p.text(110, y, f"Transport: {'postal' if d.transport == 'post' else 'courier'}", 7)
+    p.text(150, y, f"Tracking / S10: {d.item_id or 'to follow'}", 7)
+    y += 4
+    p.text(12, y, f"Incoterms(R) 2020: {d.incoterm} {d.incoterm_place}", 7, bold=True)
+    p.text(110, y, "Reason for export: sale of goods", 7)
+    y += 7
+    cols = [
+        (12, "Description"), (92, "HS code"), (112, "Origin"), (126, "Qty"),
+        (138, "Unit price"), (160, "Line total"), (183, "Net kg"),
+    ]  # fmt: skip
+    for x, label in cols:
+        p.text(x, y, label, 7, bold=True)
+    y += 4
+    lines = _lines(d)
+    for line in lines:
+        p.text(12, y, line.description[:48], 7)
+        p.text(92, y, line.hs_code, 7)
+        p.text(114, y, line.origin, 7)
+        p.right(132, y, f"{line.quantity} pcs", 7)
+        p.right(157, y, _money(line.unit_value, d.currency), 7)
+        p.right(180, y, _money(line.value, d.currency), 7)
+        p.right(197, y, f"{line.net_weight_kg:.3f}", 7)
+        y += 4
+    y += 3
+    shipping = d.postal_charges - d.insured_value
+    total = d.total_value + d.postal_charges
+    for label, amount in (
+        ("Subtotal (goods)", d.total_value),
+        ("Freight", shipping),
+        ("Insurance", d.insured_value),
+        ("Packing and other charges", Decimal(0)),
+        (f"Total ({d.currency})", total),
+    ):
+        p.text(130, y, label, 7, bold=label.startswith("Total"))
+        p.right(197, y, _money(amount, d.currency), 7, bold=label.startswith("Total"))
+        y += 4
+    if d.tax_collected and (d.duty or d.tax):
+        p.text(130, y, "Duty and tax collected at checkout", 7)
+        p.right(197, y, _money(d.duty + d.tax, d.currency), 7)
+        y += 4
+    y += 2
+    p.text(12, y, f"Currency of all amounts: {d.currency}", 7)
+    p.text(70, y, "Packages: 1 parcel", 7)
+    p.text(110, y, f"Total net weight: {_kg(d.total_net_weight_kg)}", 7)
+    p.text(155, y, f"Gross: {_kg(d.total_gross_weight_kg)}", 7)
+    y += 6
+    p.text(12, y, "VAT statement:", 7, bold=True)
+    p.text(35, y, _vat_statement(d), 7)
+    y += 6
+    p.text(12, y, INVOICE_DECLARATION, 8)
+    y += 6
+    p.text(12, y, f"Name and signature: {d.signatory or sender.get('name', '')}", 8, bold=True)
+    p.text(120, y, f"Date: {d.invoice_date.isoformat()}", 8)
+    return p.finish()
+
+
+def _vat_statement(d: CustomsDeclaration) -> str:
+    if d.tax_collected and d.tax_scheme:
+        scheme = SCHEME_LABELS.get(d.tax_scheme, d.tax_scheme)
+        ident = f" {d.tax_scheme_id}" if d.tax_scheme_id else ""
+        return (
+            f"Destination tax of {_money(d.tax, d.currency)} charged at the point of sale "
+            f"({scheme}{ident})."
+        )
+    return "VAT 0 % - export; import taxes are due from the consignee at the destination."
+
+
+def advance_data(d: CustomsDeclaration) -> dict:
+    """The ITMATT data set (FACTS.md §2.1) as a carrier-neutral dict."""
+
+    def party(p: dict) -> dict:
+        return {
+            "name": p.get("name", ""),
+            "business": p.get("business", ""),
+            "address_lines": list(p.get("address_lines", [])),
+            "postcode": p.get("postcode", ""),
+            "city": p.get("city", ""),
+            "region": p.get("region", ""),
+            "country": p.get("country", ""),
+            "phone": p.get("phone", ""),
+            "email": p.get("email", ""),
+        }
+
+    sender = party(d.sender)
+    sender["eori"] = d.sender.get("eori", "")
+    sender["vat_number"] = d.sender.get("vat_number", "")
+    addressee = party(d.addressee)
+    addressee["importer_reference"] = d.addressee.get("reference", "")
+    return {
+        "schema": "tradepost.advance-data/1",
+        "message": "ITMATT",
+        "reference": d.reference,
+        "item_id": d.item_id or None,
+        "form": d.form,
+        "category": d.category.upper(),
+        "sender": sender,
+        "addressee": addressee,
+        "origin_country": d.ship_from,
+        "destination_country": d.destination,
+        "transport": d.transport,
+        "contents": [
+            {
+                "description": line.description,
+                "quantity": line.quantity,
+                "net_weight_kg": f"{line.net_weight_kg:.3f}",
+                "value": f"{line.value:.2f}",
+                "currency": d.currency,
+                "hs_code": line.hs_code[:6],
+                "national_tariff_code": line.hs_code if len(line.hs_code) > 6 else None,
+                "origin_country": line.origin,
+            }
+            for line in _lines(d)
+        ],
+        "total_value": {"amount": f"{d.total_value:.2f}", "currency": d.currency},
+        "total_gross_weight_kg": f"{d.total_gross_weight_kg:.3f}",
+        "postal_charges": {"amount": f"{d.postal_charges:.2f}", "currency": d.currency},
+        "insured_value": {"amount": f"{d.insured_value:.2f}", "currency": d.currency},
+        "invoice_number": d.invoice_number,
+        "licence_numbers": [n for n in d.licence_numbers.split(",") if n.strip()],
+        "certificate_numbers": [n for n in d.certificate_numbers.split(",") if n.strip()],
+        "incoterm": d.incoterm,
+        "tax_scheme": (
+            {"type": d.tax_scheme, "id": d.tax_scheme_id}
+            if d.tax_collected and d.tax_scheme
+            else None
+        ),
+        "duty_tax_collected": {
+            "collected": d.tax_collected,
+            "duty": f"{d.duty:.2f}",
+            "tax": f"{d.tax:.2f}",
+            "currency": d.currency,
+        },
+        "non_delivery": {
+            "instruction": d.non_delivery.upper(),
+            "redirect_address": d.redirect_address or None,
+        },
+        "posting_date_time": None,
+    }
+
+
+def render_advance_data(d: CustomsDeclaration) -> bytes:
+    return json.dumps(advance_data(d), indent=2, sort_keys=True, ensure_ascii=False).encode()
+
+
+RENDERERS = {
+    CustomsDocument.Kind.CN22: (render_cn, "application/pdf"),
+    CustomsDocument.Kind.CN23: (render_cn, "application/pdf"),
+    CustomsDocument.Kind.INVOICE: (render_invoice, "application/pdf"),
+    CustomsDocument.Kind.ADVANCE_DATA: (render_advance_data, "application/json"),
+}
+
+
+def kinds_for(d: CustomsDeclaration) -> list[str]:
+    """The documents a declaration gets: its CN form, the invoice and the advance data."""
+    cn = CustomsDocument.Kind.CN22 if d.form == "CN22" else CustomsDocument.Kind.CN23
+    return [cn, CustomsDocument.Kind.INVOICE, CustomsDocument.Kind.ADVANCE_DATA]
