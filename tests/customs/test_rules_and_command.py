@@ -60,7 +60,10 @@ def test_loading_twice_changes_nothing(rules):
     assert DutyRate.objects.filter(destination="EU", hs_prefix="610910").get().rate_percent == 12
     # Every FACTS §5 destination has rules, the EU as its 27 member states.
     destinations = set(Regime.objects.values_list("destination", flat=True))
-    facts = set(["US", "GB", "CA", "AU", "NZ", "CH", "NO", "JP", "CN", "SG", "MY", "IN", "BR", "MX", "ZA", "KE", "NG", "RW"])
+    facts = {
+        "US", "GB", "CA", "AU", "NZ", "CH", "NO", "JP", "CN", "SG", "MY", "IN", "BR", "MX",
+        "ZA", "KE", "NG", "RW",
+    }  # fmt: skip
     assert facts <= destinations
     assert len(destinations - facts) == 27
 
