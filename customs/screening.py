@@ -78,6 +78,8 @@ def normalize_name(name: str) -> str:
     """Casefolded ASCII tokens without legal suffixes, sorted: order-free comparison."""
     text = unicodedata.normalize("NFKD", name or "")
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    # "S.A." and "L.L.C." are one token each, so they can be recognised as legal suffixes.
+    text = re.sub(r"\b([a-z])\.", r"\1", text)
     tokens = [t for t in re.findall(r"[a-z0-9]+", text) if t not in _LEGAL_SUFFIXES]
     return " ".join(sorted(tokens))
 
