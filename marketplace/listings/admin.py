@@ -45,6 +45,7 @@ class CategoryAdmin(admin.ModelAdmin):
     list_editable = ["position", "is_featured"]
     readonly_fields = ["path", "depth"]
     autocomplete_fields = ["parent"]
+    prepopulated_fields = {"slug": ["name"]}
     fields = [
         "parent",
         "name",

@@ -11,12 +11,15 @@ display currency's minor unit; checkout converts again with the rate it records.
 from __future__ import annotations
 
 import logging
+import time
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django_countries import countries
@@ -70,9 +73,7 @@ def set_preferences(*, request: HttpRequest, currency: str | None, country: str 
             raise ValueError(currency)
         request.session[SESSION_CURRENCY] = currency
         if request.user.is_authenticated and request.user.preferred_currency != currency:
-            type(request.user).objects.filter(pk=request.user.pk).update(
-                preferred_currency=currency
-            )
+            get_user_model().objects.filter(pk=request.user.pk).update(preferred_currency=currency)
             request.user.preferred_currency = currency
     if country is not None:
         if country and country not in dict(countries):
@@ -81,6 +82,35 @@ def set_preferences(*, request: HttpRequest, currency: str | None, country: str 
     for attribute in ("_display_currency", "_buyer_country"):
         if hasattr(request, attribute):
             delattr(request, attribute)
+
+
+# Display rates per process: (from, to, day) -> (monotonic time, rate). Pages convert the same
+# few pairs over and over; customs.fx caches its table too, but logs every stale lookup.
+_RATE_SECONDS = 300
+_rates: dict[tuple[str, str, date], tuple[float, Decimal | None]] = {}
+
+
+def _display_rate(from_currency: str, to_currency: str) -> Decimal | None:
+    from customs.fx import RateUnavailable, rate
+
+    key = (from_currency, to_currency, timezone.localdate())
+    now = time.monotonic()
+    hit = _rates.get(key)
+    if hit is not None and now - hit[0] < _RATE_SECONDS:
+        return hit[1]
+    try:
+        value: Decimal | None = rate(from_currency, to_currency).value
+    except RateUnavailable:
+        logger.info("no FX rate %s->%s", from_currency, to_currency)
+        value = None
+    if len(_rates) > 1024:
+        _rates.clear()
+    _rates[key] = (now, value)
+    return value
+
+
+def clear_rate_cache() -> None:
+    _rates.clear()
 
 
 class PriceConverter:
@@ -98,13 +128,7 @@ class PriceConverter:
         if from_currency == self.to_currency:
             return Decimal(1)
         if from_currency not in self._rates:
-            from customs.fx import RateUnavailable, rate
-
-            try:
-                self._rates[from_currency] = rate(from_currency, self.to_currency).value
-            except RateUnavailable:
-                logger.info("no FX rate %s->%s", from_currency, self.to_currency)
-                self._rates[from_currency] = None
+            self._rates[from_currency] = _display_rate(from_currency, self.to_currency)
         return self._rates[from_currency]
 
     def convert(self, amount: Decimal | None, from_currency: str) -> Decimal | None:

@@ -107,11 +107,13 @@ def _reencode(data: bytes, extension: str) -> CleanImage:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
-        except (
-            UnidentifiedImageError,
-            Image.DecompressionBombError,
-            Image.DecompressionBombWarning,
-        ):
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _refuse(
+                _("The image has far too many pixels; the limit is %(mp)d megapixels.")
+                % {"mp": MAX_PIXELS // 1_000_000},
+                "image_too_many_pixels",
+            ) from None
+        except UnidentifiedImageError:
             raise _refuse(
                 _("This file is not a JPEG, PNG or WebP image."), "image_unreadable"
             ) from None

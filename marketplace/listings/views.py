@@ -29,13 +29,21 @@ def _browse_query(request: HttpRequest, form: BrowseForm, **fixed) -> BrowseQuer
     data = form.cleaned_data
     country = buyer.buyer_country(request)
     text = " ".join((data.get("q") or "").split())
+    shop_id = fixed.get("shop_id")
+    if shop_id is None and data.get("shop"):
+        # An unknown shop filters everything out rather than being silently ignored.
+        shop_id = (
+            Shop.objects.filter(slug=data["shop"], status=Shop.Status.APPROVED)
+            .values_list("pk", flat=True)
+            .first()
+        ) or -1
     return BrowseQuery(
         text=text,
         category_id=fixed.get("category_id"),
         min_price=data.get("min_price"),
         max_price=data.get("max_price"),
         origin=data.get("origin") or "",
-        shop_id=fixed.get("shop_id"),
+        shop_id=shop_id,
         ships_to=country if data.get("ships") and country else "",
         sort=data.get("sort") or ("relevance" if text else "newest"),
         page=data.get("page") or 1,

@@ -9,6 +9,7 @@ from customs import fx
 from customs.hs import reset_hs_index
 from customs.loaders import load_all, unload_all
 from customs.models import HSCode
+from marketplace.listings.buyer import clear_rate_cache
 
 
 @pytest.fixture(scope="package")
@@ -34,8 +35,10 @@ def _fresh_caches():
     # Cached catalog pages and in-process rate/HS caches must not leak between tests.
     cache.clear()
     fx.clear_cache()
+    clear_rate_cache()
     reset_hs_index()
     yield
     cache.clear()
     fx.clear_cache()
+    clear_rate_cache()
     reset_hs_index()
