@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, OuterRef, ProtectedError, Subquery
+from django.db.models import Count, Max, Min, OuterRef, ProtectedError, Q, Subquery
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -77,6 +77,12 @@ def save_category(*, category: Category) -> Category:
                 child.path = category.path + child.path[len(old_path) :]
                 child.depth = child.path.count("/")
                 child.save(update_fields=["path", "depth"])
+        if old_path:
+            # Category names are part of the search document of every listing below.
+            subtree = Listing.objects.filter(
+                Q(category__path=category.path) | Q(category__path__startswith=f"{category.path}/")
+            )
+            refresh_search_vectors(subtree.values_list("pk", flat=True))
     bump_catalog_generation()
     return category
 
