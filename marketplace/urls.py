@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("customs.urls")),
     path("", include("marketplace.listings.urls")),
+    path("", include("marketplace.orders.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -1,0 +1,1 @@
+"""Payments through providers: a built-in test provider and offline bank transfer."""

@@ -1,0 +1,129 @@
+"""Order tasks: adapters that load ids and call a service (queues in settings.CELERY_TASK_ROUTES).
+
+- ``notify_order_event`` (notifications): the messages of one audit event; idempotent
+  through the notification dedupe keys. ``sweep_order_notifications`` republishes events
+  a broker outage left unsent.
+- ``watch_paperwork`` (paperwork): follows the customs job of a parcel until its documents
+  are ready or failed; ``sweep_paperwork`` picks up parcels whose watcher was lost.
+- ``expire_unpaid_orders`` (default, every few minutes): releases stock of unpaid orders.
+- ``reconcile_payments`` (default): settles card payments whose webhook never came.
+- ``deliver_test_webhook`` (default): the test provider's webhook delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+def _backoff(retries: int, base: int = 2, cap: int = 60) -> int:
+    return min(cap, base * 2**retries)
+
+
+@shared_task(bind=True, max_retries=5, acks_late=True)
+def notify_order_event(self, event_id: int) -> bool:
+    from marketplace.orders import notifications
+    from marketplace.orders.models import OrderEvent
+
+    event = (
+        OrderEvent.objects.select_related("order", "order__buyer", "shop_order__shop")
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None or event.notified_at is not None:
+        return False
+    try:
+        notifications.send_for_event(event)
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries, 10, 600)) from exc
+    OrderEvent.objects.filter(pk=event_id, notified_at__isnull=True).update(
+        notified_at=timezone.now()
+    )
+    return True
+
+
+@shared_task
+def sweep_order_notifications() -> int:
+    from marketplace.orders.models import OrderEvent
+
+    cutoff = timezone.now() - timedelta(minutes=2)
+    ids = list(
+        OrderEvent.objects.filter(
+            notified_at__isnull=True, kind__in=OrderEvent.NOTIFYING, created_at__lt=cutoff
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+    for event_id in ids:
+        notify_order_event.delay(event_id)
+    return len(ids)
+
+
+# Enough for a backlog of paperwork to drain; after that the sweeper takes over.
+WATCH_RETRIES = 30
+
+
+@shared_task(bind=True, max_retries=WATCH_RETRIES, acks_late=True)
+def watch_paperwork(self, shop_order_id: int) -> str:
+    from marketplace.orders import services
+
+    try:
+        state = services.sync_paperwork(shop_order_id=shop_order_id, now=timezone.now())
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    if state == "waiting" and not self.request.is_eager and self.request.retries < self.max_retries:
+        raise self.retry(countdown=_backoff(self.request.retries, 1, 30))
+    return state
+
+
+@shared_task
+def sweep_paperwork() -> int:
+    from marketplace.orders import services
+
+    now = timezone.now()
+    done = 0
+    for pk in services.queued_paperwork():
+        if services.sync_paperwork(shop_order_id=pk, now=now) != "waiting":
+            done += 1
+    return done
+
+
+@shared_task
+def expire_unpaid_orders() -> int:
+    from marketplace.orders import services
+
+    return services.expire_unpaid_orders(now=timezone.now())
+
+
+@shared_task
+def reconcile_payments() -> int:
+    from marketplace.orders.payments import service
+
+    return service.reconcile_payments(now=timezone.now())
+
+
+@shared_task(bind=True, max_retries=8, acks_late=True)
+def deliver_test_webhook(self, payload: dict) -> str:
+    """The test provider "calling" our webhook: signed, through the same handler."""
+    from marketplace.orders.payments import service
+    from marketplace.orders.payments.testprovider import SIGNATURE_HEADER, sign
+
+    body = json.dumps(payload, sort_keys=True).encode()
+    try:
+        return service.handle_webhook(
+            provider_name="test",
+            body=body,
+            headers={SIGNATURE_HEADER: sign(body)},
+            now=timezone.now(),
+        )
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries, 5, 600)) from exc

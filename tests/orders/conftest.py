@@ -1,0 +1,131 @@
+"""Order fixtures: the customs rule tables, shops with catalogs, and the stock invariant."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db.models import Sum
+
+from customs import fx
+from customs.loaders import load_all, unload_all
+from customs.models import Regime
+from customs.rulebook import invalidate_rules
+from marketplace.listings.buyer import clear_rate_cache
+from marketplace.listings.models import Variant
+from marketplace.orders.locks import HOOKS
+from marketplace.orders.models import OrderLine
+from tests.orders import factories as f
+
+
+@pytest.fixture(scope="package")
+def _customs_rules_committed(django_db_setup, django_db_blocker):
+    # Customs rules, HS codes and ECB rates committed once for this package; removed after,
+    # so other apps' tests start from the empty tables they expect.
+    with django_db_blocker.unblock():
+        load_all()
+    yield
+    with django_db_blocker.unblock():
+        unload_all()
+
+
+@pytest.fixture
+def rules(_customs_rules_committed, db):
+    if not Regime.objects.exists():
+        load_all()  # a transactional test flushed them: load again, inside this test
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(settings):
+    settings.CUSTOMS_TAX_SCHEME_IDS = {"IOSS": "IM2760000001"}
+    cache.clear()
+    fx.clear_cache()
+    clear_rate_cache()
+    invalidate_rules()
+    HOOKS.reset()
+    yield
+    HOOKS.reset()
+    fx.clear_cache()
+    invalidate_rules()
+
+
+@pytest.fixture
+def us_shop(shop, seller):
+    shop.signatory_name = "Sam Seller"
+    shop.email = "ship@maple-thread.example"
+    shop.address_line1 = "812 SW Washington St"
+    shop.save()
+    return shop
+
+
+@pytest.fixture
+def cn_shop(other_shop, other_seller):
+    other_shop.signatory_name = "Li Wei"
+    other_shop.address_line1 = "88 Wensan Road"
+    other_shop.save()
+    return other_shop
+
+
+@pytest.fixture
+def de_shop(db):
+    from accounts.models import ShopMembership
+    from tests.factories import MembershipFactory, UserFactory
+
+    shop = f.german_shop()
+    owner = UserFactory(email="jonas@example.test", name="Jonas Weber", country="DE")
+    MembershipFactory(shop=shop, user=owner, role=ShopMembership.Role.OWNER)
+    shop.owner = owner
+    return shop
+
+
+@pytest.fixture
+def tshirt(rules, us_shop):
+    """20.00 USD, 50 in stock, ships from the US to the EU (postal 6 + 2, courier 18 + 4)."""
+    return f.make_listing(
+        us_shop, title="Organic cotton T-shirt", price="20.00", stock=50, sku="TEE-M"
+    )
+
+
+@pytest.fixture
+def scarf(rules, cn_shop):
+    """180.00 CNY silk scarf from China."""
+    return f.make_listing(
+        cn_shop, title="Silk scarf", price="180.00", stock=20, sku="SCARF-1", customs=f.SCARF
+    )
+
+
+@pytest.fixture
+def mug(rules, de_shop):
+    """A domestic item for a German buyer: 12.50 EUR, no customs."""
+    return f.make_listing(
+        de_shop, title="Black Forest mug", price="12.50", stock=30, sku="MUG-1", customs=f.TEAPOT
+    )
+
+
+def sold_quantities() -> dict[int, int]:
+    return {
+        row["variant_id"]: row["sold"]
+        for row in OrderLine.objects.values("variant_id").annotate(
+            sold=Sum("quantity") - Sum("quantity_refunded")
+        )
+    }
+
+
+@pytest.fixture
+def stock_invariant():
+    """``check(initial)``: initial stock == stock now + sold and not refunded, per variant."""
+
+    def check(initial: dict[int, int]) -> list[str]:
+        sold = sold_quantities()
+        mismatches = []
+        for variant in Variant.objects.filter(pk__in=initial):
+            expected = initial[variant.pk]
+            actual = variant.stock + sold.get(variant.pk, 0)
+            if actual != expected or variant.stock < 0:
+                mismatches.append(
+                    f"{variant.sku}: initial {expected}, stock {variant.stock}, "
+                    f"sold {sold.get(variant.pk, 0)}"
+                )
+        return mismatches
+
+    return check
