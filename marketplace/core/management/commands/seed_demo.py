@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 SEEDERS = [
     "accounts.demo.seed",
     "customs.demo.seed",
+    "marketplace.listings.demo.seed",
 ]
 
 
