@@ -212,7 +212,7 @@ class Regime(DatedRule):
     deminimis_max_uses_per_year = models.PositiveSmallIntegerField(
         _("de minimis uses per buyer per year"), null=True, blank=True
     )
-    tax_name = models.CharField(_("tax name"), max_length=20, blank=True)
+    tax_name = models.CharField(_("tax name"), max_length=40, blank=True)
     tax_rate = models.DecimalField(
         _("tax rate %"), max_digits=7, decimal_places=4, null=True, blank=True,
         help_text=_("Standard VAT/GST rate; blank: no import tax."),
