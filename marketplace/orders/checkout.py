@@ -101,7 +101,7 @@ class ConsignmentAmounts:
 def consignment_amounts(
     *,
     currency: str,
-    line_totals: list[Decimal],
+    lines: list[tuple[Decimal, int]],
     shipping: Decimal,
     rate: Decimal,
     duty: Decimal = ZERO,
@@ -112,13 +112,16 @@ def consignment_amounts(
 ) -> ConsignmentAmounts:
     """Convert one consignment into ``currency`` and round each amount to its minor unit.
 
-    ``line_totals`` and ``shipping`` are in the shop's currency (``rate`` converts them);
-    ``duty``, ``tax`` and ``fees`` in the customs currency (``customs_rate``). Collected
-    charges are part of the total; the others are an estimate due on delivery. Rounding per
-    amount (half-up) and then summing makes every total an exact sum of what is shown.
+    ``lines`` are (unit price, quantity) and ``shipping`` is in the shop's currency
+    (``rate`` converts them); ``duty``, ``tax`` and ``fees`` are in the customs currency
+    (``customs_rate``). A unit price is converted and rounded once, then multiplied: the
+    same figure customs is given as the declared value, so the goods the buyer pays and the
+    goods customs taxes are the same amount. Collected charges are part of the total; the
+    others are an estimate due on delivery. Rounding per amount (half-up) and then summing
+    makes every total an exact sum of what is shown.
     """
-    lines = [quantize(amount * rate, currency) for amount in line_totals]
-    goods = sum(lines, start=quantize(0, currency))
+    line_amounts = [quantize(unit * rate, currency) * quantity for unit, quantity in lines]
+    goods = sum(line_amounts, start=quantize(0, currency))
     converted = [quantize(amount * customs_rate, currency) for amount in (duty, tax, fees)]
     nothing = quantize(0, currency)
     if collected:
@@ -128,7 +131,7 @@ def consignment_amounts(
         duty_p = tax_p = fees_p = nothing
         due = quantize((duty + tax + fees) * customs_rate, currency)
     return ConsignmentAmounts(
-        lines=lines,
+        lines=line_amounts,
         goods=goods,
         shipping=quantize(shipping * rate, currency),
         duty=duty_p,
@@ -350,7 +353,7 @@ def price_checkout(
             collected = quote.collected_at_checkout
         consignment.amounts = consignment_amounts(
             currency=currency,
-            line_totals=[line.line_total for line in group.lines],
+            lines=[(line.variant.price, line.quantity) for line in group.lines],
             shipping=consignment.shipping_shop,
             rate=consignment.fx.value,
             duty=duty,

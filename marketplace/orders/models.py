@@ -634,6 +634,8 @@ class TestProviderCharge(models.Model):
     different amount, and only ever reports what it stored.
     """
 
+    __test__ = False  # not a pytest test class, despite its name
+
     reference = models.CharField(max_length=40, unique=True)
     idempotency_key = models.CharField(max_length=80, unique=True)
     amount = money_field()

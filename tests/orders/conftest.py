@@ -88,9 +88,23 @@ def tshirt(rules, us_shop):
 
 @pytest.fixture
 def scarf(rules, cn_shop):
-    """180.00 CNY silk scarf from China."""
+    """180.00 CNY silk scarf from China (EU postal 45 + 15 CNY, courier 160 + 30 CNY)."""
+    profile = f.make_profile(
+        cn_shop,
+        zones=[
+            (["CN"], [("postal", "10.00", "2.00", 1, 3)]),
+            (f.EU, [("postal", "45.00", "15.00", 8, 15), ("courier", "160.00", "30.00", 3, 5)]),
+            (None, [("postal", "60.00", "20.00", 10, 20)]),
+        ],
+    )
     return f.make_listing(
-        cn_shop, title="Silk scarf", price="180.00", stock=20, sku="SCARF-1", customs=f.SCARF
+        cn_shop,
+        title="Silk scarf",
+        price="180.00",
+        stock=20,
+        sku="SCARF-1",
+        customs=f.SCARF,
+        profile=profile,
     )
 
 
