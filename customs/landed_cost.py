@@ -320,7 +320,7 @@ class QuoteResult:
             "tax_name": self.tax_name,
             "tax_rate_percent": None
             if self.tax_rate_percent is None
-            else str(self.tax_rate_percent),
+            else _percent(self.tax_rate_percent),
             "tax_scheme": self.tax_scheme,
             "marketplace_costs": money(self.marketplace_costs),
             "value_in_sdr": None if self.value_in_sdr is None else str(self.value_in_sdr),
@@ -332,7 +332,7 @@ class QuoteResult:
                     "customs_value": money(ln.customs_value),
                     "duty_rate_percent": None
                     if ln.duty_rate_percent is None
-                    else str(ln.duty_rate_percent),
+                    else _percent(ln.duty_rate_percent),
                     "duty": money(ln.duty),
                     "restriction": ln.restriction,
                 }
@@ -340,6 +340,11 @@ class QuoteResult:
             ],
             "quote_id": self.quote_id,
         }
+
+
+def _percent(value: Decimal) -> str:
+    """``19.0000`` -> ``"19"``, ``14.9750`` -> ``"14.975"`` (never exponent notation)."""
+    return f"{value.normalize():f}"
 
 
 # --- the computation ----------------------------------------------------------------------------
