@@ -124,15 +124,19 @@ class _Page:
             y += size * 0.45
         return y
 
-    def tick(self, x: float, y: float, label: str, checked: bool) -> None:
+    def tick(self, x: float, y: float, label: str, checked: bool) -> float:
+        """A check box and its label; returns the x where the next one can start."""
         self.box(x, y - 2.6, 3, 3)
         if checked:
             self.text(x + 0.6, y - 0.1, "X", 8, bold=True)
         self.text(x + 4, y, label, 7)
+        return x + 4 + self.c.stringWidth(_latin(label), "Helvetica", 7) / mm + 5
 
     def barcode(self, x: float, y: float, value: str) -> None:
-        code = Code128(value, barHeight=10 * mm, barWidth=0.33 * mm, humanReadable=True)
-        code.drawOn(self.c, x * mm, self.height - (y + 10) * mm)
+        code = Code128(value, barHeight=9 * mm, barWidth=0.33 * mm, humanReadable=False)
+        code.drawOn(self.c, x * mm, self.height - (y + 9) * mm)
+        # The id in clear under the bars (reportlab's own caption overlaps them).
+        self.text(x + 6, y + 12.5, value, 9, bold=True)
 
     def finish(self) -> bytes:
         self.c.showPage()
@@ -233,8 +237,7 @@ def _render_cn23(d: CustomsDeclaration) -> bytes:
     p.text(12, y, "(10) Category of item", 7, bold=True)
     x = 40
     for value, label in CATEGORIES:
-        p.tick(x, y, label, d.category == value)
-        x += 27
+        x = p.tick(x, y, label, d.category == value)
     y += 5
     p.text(12, y, "Explanation: commercial item sold through an online marketplace", 7)
     y += 5
@@ -289,8 +292,7 @@ def _render_cn22(d: CustomsDeclaration) -> bytes:
     p.text(12, y, "Category of item", 7, bold=True)
     x = 40
     for value, label in CATEGORIES:
-        p.tick(x, y, label, d.category == value)
-        x += 27
+        x = p.tick(x, y, label, d.category == value)
     y += 7
     p.text(12, y, "(1) Quantity and detailed description of contents", 6, bold=True)
     p.text(110, y, "(2) Weight (kg)", 6, bold=True)
