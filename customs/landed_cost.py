@@ -438,16 +438,26 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         calc.warnings.append(
             _("Give the province or state (destination_region): the tax rate depends on it.")
         )
-    to_reg = calc.factor(cur, regime.currency, regime.fx_kind)
     cif = regime.customs_value_basis == Regime.Basis.CIF
     customs_value = goods + freight + insurance if cif else goods
+    to_reg = _regime_rate(calc, regime)
 
-    def basis(kind: str) -> Decimal:
+    def under(kind: str, limit: Decimal) -> bool:
+        """Whether the value on ``kind`` is at or under ``limit`` (in the regime's currency).
+
+        Without an exchange rate the answer is no: duty and tax are then shown as due,
+        and the quote is flagged incomplete, rather than silently waived.
+        """
+        factor = to_reg()
+        if factor is None:
+            return False
         if kind == Regime.ThresholdBasis.INTRINSIC:
-            return goods * to_reg
-        if kind == Regime.ThresholdBasis.PER_ITEM:
-            return max(line.unit_price for line in c.lines) * to_reg
-        return customs_value * to_reg
+            value = goods
+        elif kind == Regime.ThresholdBasis.PER_ITEM:
+            value = max(line.unit_price for line in c.lines)
+        else:
+            value = customs_value
+        return value * factor <= limit
 
     deminimis_allowed = (
         regime.deminimis_max_uses_per_year is None
@@ -466,7 +476,7 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         and regime.collect_at_sale
         and (
             regime.collect_max_value is None
-            or basis(regime.collect_max_basis) <= regime.collect_max_value
+            or under(regime.collect_max_basis, regime.collect_max_value)
         )
     )
 
@@ -492,17 +502,17 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
     if (collected and regime.no_duty_when_collected) or (
         regime.duty_threshold is not None
         and deminimis_allowed
-        and basis(regime.duty_threshold_basis) <= regime.duty_threshold
+        and under(regime.duty_threshold_basis, regime.duty_threshold)
     ):
         pass
     elif (
         regime.flat_duty_amount is not None
         and regime.flat_duty_max_value is not None
-        and goods * to_reg <= regime.flat_duty_max_value
+        and under(Regime.ThresholdBasis.INTRINSIC, regime.flat_duty_max_value)
     ):
         # "Item" = each distinct tariff classification declared (FACTS §10a: HS-6 on H7).
         tariff_lines = sorted({lr.hs_code[:6] for lr in dutiable})
-        per_line = regime.flat_duty_amount / to_reg
+        per_line = regime.flat_duty_amount / to_reg()
         for lr in dutiable:
             lr.duty = ZERO
         duty = per_line * len(tariff_lines)
@@ -521,7 +531,7 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         elif (
             regime.tax_threshold is not None
             and deminimis_allowed
-            and basis(regime.tax_threshold_basis) <= regime.tax_threshold
+            and under(regime.tax_threshold_basis, regime.tax_threshold)
         ):
             tax = ZERO
         else:
@@ -531,7 +541,8 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
             not collected
             and regime.tax_minimum is not None
             and tax > 0
-            and tax * to_reg <= regime.tax_minimum
+            and to_reg() is not None
+            and tax * to_reg() <= regime.tax_minimum
         ):
             calc.warnings.append(
                 _(
@@ -546,10 +557,16 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
     fee_lines = []
     for fee in book.fees_for(destination=c.destination, transport=c.transport, on=c.date):
         fee_cur = fee.currency or cur
-        if (
-            fee.max_intrinsic_value is not None
-            and goods * calc.factor(cur, fee_cur, regime.fx_kind) > fee.max_intrinsic_value
-        ):
+        try:
+            to_fee = calc.factor(cur, fee_cur, regime.fx_kind)
+        except fx.RateUnavailable:
+            calc.incomplete = True
+            calc.warnings.append(
+                _("%(fee)s is left out: no exchange rate for %(cur)s is known.")
+                % {"fee": fee.name, "cur": fee_cur}
+            )
+            continue
+        if fee.max_intrinsic_value is not None and goods * to_fee > fee.max_intrinsic_value:
             continue
         if fee.only_when_charges_due and (collected or (duty + tax) == 0):
             continue
@@ -557,7 +574,7 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
             amount = fee.amount / HUNDRED * customs_value
         else:
             count = len(c.lines) if fee.unit == fee.Unit.ARTICLE else 1
-            amount = fee.amount * count / calc.factor(cur, fee_cur, regime.fx_kind)
+            amount = fee.amount * count / to_fee
         amount = calc.round(amount, regime)
         calc.use("fee", fee)
         fee_lines.append({"name": fee.name, "payer": fee.payer, "amount": amount})
@@ -572,15 +589,44 @@ def _region_matters(book: RuleBook, regime: Regime, c: Consignment) -> bool:
     return any(r.destination_region for r in book.regimes.get(c.destination, ()))
 
 
+def _regime_rate(calc: _Calc, regime: Regime):
+    """A memoised ``() -> factor | None``: quote currency -> regime currency, asked lazily so a
+    regime without thresholds never needs a rate (KES, RWF are not in the ECB feed)."""
+    memo: list = []
+
+    def get() -> Decimal | None:
+        if not memo:
+            try:
+                memo.append(calc.factor(calc.c.currency, regime.currency, regime.fx_kind))
+            except fx.RateUnavailable:
+                memo.append(None)
+                calc.incomplete = True
+                calc.warnings.append(
+                    _(
+                        "No exchange rate from %(a)s to %(b)s is known: the %(b)s thresholds "
+                        "cannot be checked and the estimate is incomplete."
+                    )
+                    % {"a": calc.c.currency, "b": regime.currency}
+                )
+        return memo[0]
+
+    return get
+
+
 def _formula_duty(
-    calc: _Calc, regime: Regime, lines: list[LineResult], customs_value: Decimal, to_reg: Decimal
+    calc: _Calc, regime: Regime, lines: list[LineResult], customs_value: Decimal, to_reg
 ) -> Decimal:
     c = calc.c
     params = regime.params or {}
     formula = regime.duty_formula
-    cv_reg = customs_value * to_reg
     if formula == Regime.DutyFormula.NONE:
         return ZERO
+    if formula == Regime.DutyFormula.TARIFF:
+        return _tariff_duty(calc, regime, lines)
+    factor = to_reg()
+    if factor is None:
+        return ZERO  # flagged incomplete by to_reg()
+    cv_reg = customs_value * factor
     if formula == Regime.DutyFormula.BR_REMESSA:
         split = Decimal(params["split"])
         if params.get("max_value") and cv_reg > Decimal(params["max_value"]):
@@ -593,7 +639,7 @@ def _formula_duty(
             )
         if cv_reg <= split:
             return Decimal(params["low_rate"]) * customs_value
-        deduction = Decimal(params["deduction"]) / to_reg
+        deduction = Decimal(params["deduction"]) / factor
         return max(ZERO, Decimal(params["high_rate"]) * customs_value - deduction)
     if formula == Regime.DutyFormula.FLAT_RATE:
         limit = params.get("max_value")
@@ -744,7 +790,13 @@ def _check_sanctions(calc: _Calc) -> None:
         else:
             calc.warnings.append(rule.reason)
     for rule in per_item:
-        to_eur = calc.factor(c.currency, "EUR", "ECB_DAILY")
+        try:
+            to_eur = calc.factor(c.currency, "EUR", "ECB_DAILY")
+        except fx.RateUnavailable:
+            # Cannot tell whether an item is over the limit: a person decides.
+            calc.review = True
+            calc.warnings.append(rule.reason)
+            continue
         if any(line.unit_price * to_eur > rule.min_item_value_eur for line in c.lines):
             calc.use("sanction", rule)
             calc.blocked = True
@@ -763,7 +815,11 @@ def _form(calc: _Calc) -> tuple[str, Decimal | None]:
         if sdr is None:
             calc.warnings.append(_("No SDR rate is configured: CN23 is used."))
             return "CN23", None
-        factor = calc.factor(c.currency, "USD", "ECB_DAILY")
+        try:
+            factor = calc.factor(c.currency, "USD", "ECB_DAILY")
+        except fx.RateUnavailable:
+            calc.warnings.append(_("No exchange rate to compare with the SDR limit: CN23 is used."))
+            return "CN23", None
     calc.use("sdr", sdr)
     value_sdr = (c.goods * factor / sdr.units_per_sdr).quantize(Decimal("0.01"))
     return ("CN23" if value_sdr > sdr.cn22_max_sdr else "CN22"), value_sdr

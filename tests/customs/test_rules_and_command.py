@@ -228,3 +228,20 @@ def test_command_needs_only_migrate_and_the_loader(rules):
     out = io.StringIO()
     call_command("load_customs_rules", stdout=out)
     assert "0 created, 0 updated" in out.getvalue()
+
+
+def test_destinations_whose_currency_the_ecb_does_not_publish_still_quote(rules):
+    # Kenya and Rwanda have no thresholds, so no KES/RWF rate is needed; duty is unknown.
+    for destination in ("KE", "RW"):
+        q = compute_quote(consignment(destination, "USD", [line("610910", "100.00")]))
+        assert q.incomplete and q.tax > 0, destination
+    ke = compute_quote(consignment("KE", "USD", [line("610910", "100.00")]))
+    assert ke.tax == D("16.00")  # VAT 16 % of CIF 100 (+ unknown duty)
+    assert ke.fees == D("4.50")  # IDF 2.5 % + RDL 2 % of the customs value
+
+
+def test_a_missing_exchange_rate_flags_the_quote_instead_of_failing(rules):
+    q = compute_quote(consignment("DE", "KES", [line("610910", "1000.00")]))
+    assert q.incomplete and not q.collected_at_checkout
+    assert any("No exchange rate from KES to EUR" in w for w in q.warnings)
+    assert q.form == "CN23"
