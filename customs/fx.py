@@ -79,6 +79,7 @@ class _Quote:
 # --- Lookup ----------------------------------------------------------------------------------
 
 _cache: dict[tuple[str, date], tuple[float, dict[str, _Quote]]] = {}
+_warned: set[tuple[str, str, date]] = set()
 _cache_lock = threading.Lock()
 
 
@@ -168,7 +169,9 @@ def rate(
     # The older of the two dates is the one that matters for staleness and for the record.
     older = min((q for cur, q in ((src, a), (dst, b)) if cur != BASE), key=lambda q: q.rate_date)
     stale = _is_stale(older, on)
-    if stale:
+    if stale and (src, dst, older.rate_date) not in _warned:
+        # Once per pair and rate date per process: a catalog page asks for dozens of rates.
+        _warned.add((src, dst, older.rate_date))
         logger.warning("stale FX: %s->%s on %s uses %s", src, dst, on, older.rate_date)
     return FxRate(src, dst, b.per_eur / a.per_eur, older.rate_date, older.kind, stale)
 

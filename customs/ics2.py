@@ -134,3 +134,21 @@ def description_validator(value: str) -> None:
     check = validate_description(value)
     if not check.ok:
         raise ValidationError(check.errors, code="ics2_description")
+
+
+# Party fields (names, addresses) are refused when they say nothing (FACTS.md §2.2).
+PARTY_STOP_WORDS = frozenset({"private", "unknown", "n/a", "na", "none", "-", "test"})
+
+
+def validate_party_name(text: str) -> DescriptionCheck:
+    """A sender or addressee name as ICS2 wants it: a real name, not "private" or "N/A"."""
+    check = DescriptionCheck(text=text or "")
+    bare = _bare(text or "")
+    if not bare or not _HAS_WORD_RE.search(bare):
+        check.errors.append(_("Give the full name of the person or business."))
+    elif bare in PARTY_STOP_WORDS or _normalize(text or "") in PARTY_STOP_WORDS:
+        check.errors.append(
+            _("“%(name)s” is refused as a name on customs data; give the full name.")
+            % {"name": (text or "").strip()}
+        )
+    return check

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customs.documents import RENDERERS, kinds_for
+from customs.ics2 import validate_party_name
 from customs.landed_cost import Consignment, QuoteResult, compute_quote
 from customs.models import (
     CustomsDeclaration,
@@ -175,6 +176,9 @@ def create_declaration(
         return existing
     if not invoice_number.strip():
         raise DomainError(_("An invoice number is required on a commercial declaration."))
+    name_check = validate_party_name(addressee.name)
+    if not name_check.ok:
+        raise DomainError(name_check.errors[0], code="addressee")
     result = quote or compute_quote(consignment)
     if result.blocked:
         raise DomainError(

@@ -19,7 +19,7 @@ from customs import services, tasks
 from customs.models import CustomsDeclaration, CustomsDocument, PaperworkJob
 from customs.s10 import check_digit, is_valid_s10, validate_s10
 from marketplace.core.errors import DomainError
-from tests.customs.factories import five_lines, line, make_declaration
+from tests.customs.factories import addressee, five_lines, line, make_declaration
 
 SCHEMA = json.loads(
     (Path(services.__file__).parent / "data" / "schemas" / "advance_data.schema.json").read_text()
@@ -122,6 +122,9 @@ def test_bad_item_id_is_refused_for_postal_consignments(rules, export_shop):
         make_declaration(export_shop, item_id="RR123456784GB")
     with pytest.raises(DomainError, match="invoice number"):
         make_declaration(export_shop, invoice_number=" ")
+    with pytest.raises(DomainError, match="full name"):
+        make_declaration(export_shop, to=addressee(name="N/A"))
+    assert not CustomsDeclaration.objects.exists()
 
 
 # --- documents --------------------------------------------------------------------------------

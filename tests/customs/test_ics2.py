@@ -58,3 +58,16 @@ def test_django_validator_raises_with_the_reasons():
         description_validator("Parts")
     assert "too general" in excinfo.value.messages[0]
     description_validator("Sterling silver ring, 925")  # no error
+
+
+@pytest.mark.parametrize("name", ["Private", "unknown", "N/A", " ", "--"])
+def test_party_names_that_say_nothing_are_refused(name):
+    from customs.ics2 import validate_party_name
+
+    assert not validate_party_name(name).ok
+
+
+def test_a_real_party_name_is_accepted():
+    from customs.ics2 import validate_party_name
+
+    assert validate_party_name("Lena Müller").ok
