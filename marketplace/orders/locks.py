@@ -100,9 +100,10 @@ def lock_one(queryset, pk: int):
 LOCK_TIMEOUT_SECONDS = 10
 
 
-def cap_lock_wait(seconds: float = LOCK_TIMEOUT_SECONDS) -> None:
+def cap_lock_wait(seconds: float | None = None) -> None:
     """Bound lock waits for the rest of this transaction (PostgreSQL; SQLite has busy_timeout)."""
     _require_atomic()
+    seconds = LOCK_TIMEOUT_SECONDS if seconds is None else seconds
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{int(seconds * 1000)}ms"])

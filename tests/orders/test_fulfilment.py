@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core import mail
@@ -340,9 +340,7 @@ def test_the_sweeper_sends_events_a_broker_outage_left_unsent(buyer, tshirt, us_
     order = f.order_for(buyer, [(tshirt, 1)])  # after-commit hooks never ran: nothing sent
     placed = order.events.get(kind=OrderEvent.Kind.PLACED)
     assert placed.notified_at is None
-    OrderEvent.objects.filter(pk=placed.pk).update(
-        created_at=timezone.now() - timezone.timedelta(minutes=5)
-    )
+    OrderEvent.objects.filter(pk=placed.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     assert tasks.sweep_order_notifications() >= 1
     placed.refresh_from_db()
     assert placed.notified_at is not None
