@@ -63,7 +63,13 @@ def buyer_country(request: HttpRequest) -> str:
 
 
 def country_name(code: str) -> str:
-    return str(dict(countries).get(code, code)) if code else ""
+    return _country_name(code, translation.get_language() or "en") if code else ""
+
+
+@lru_cache(maxsize=2048)
+def _country_name(code: str, language: str) -> str:
+    with translation.override(language):
+        return str(countries.name(code) or code)
 
 
 def set_preferences(*, request: HttpRequest, currency: str | None, country: str | None) -> None:

@@ -41,7 +41,28 @@ def catalog_generation() -> int:
         return 0
 
 
+# Per-process memo of the generation for anonymous page views (``recent_generation``).
+RECENT_SECONDS = 1.0
+_recent: tuple[float, int] = (0.0, 0)
+
+
+def recent_generation() -> int:
+    """The generation as seen at most a second ago: saves a cache round trip per request.
+
+    This process's own writes reset it at once; other processes see them within a second.
+    """
+    global _recent
+    now = time.monotonic()
+    if now - _recent[0] < RECENT_SECONDS:
+        return _recent[1]
+    generation = catalog_generation()
+    _recent = (now, generation)
+    return generation
+
+
 def _bump() -> None:
+    global _recent
+    _recent = (0.0, 0)
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:

@@ -17,9 +17,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case, Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, When
-from django_countries import countries
 
-from marketplace.listings.buyer import PriceConverter
+from marketplace.listings.buyer import PriceConverter, country_name
 from marketplace.listings.cache import cached, catalog_generation
 from marketplace.listings.models import Category, Listing, Variant
 from marketplace.listings.search import apply_search
@@ -346,4 +345,4 @@ def load_cards(ids: list[int]) -> list[Listing]:
 
 
 def origin_name(code: str) -> str:
-    return str(dict(countries).get(code, code))
+    return country_name(code)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Shop, ShopMembership
-from marketplace.listings import buyer
+from marketplace.listings import buyer, page_cache
 from marketplace.listings.catalog import (
     BrowseQuery,
     browse,
@@ -72,18 +72,25 @@ def _results_context(request: HttpRequest, form: BrowseForm, query: BrowseQuery,
         "buyer_country": country,
         "buyer_country_name": buyer.country_name(country),
         "display_currency": query.currency,
+        **page_cache.context_token(request),
         **extra,
     }
 
 
 @require_GET
+@page_cache.cached_page
 def category_index(request: HttpRequest) -> HttpResponse:
     tree = category_tree()
     sections = [(root, tree.children.get(root.pk, [])) for root in tree.roots]
-    return render(request, "listings/category_index.html", {"sections": sections})
+    return render(
+        request,
+        "listings/category_index.html",
+        {"sections": sections, **page_cache.context_token(request)},
+    )
 
 
 @require_GET
+@page_cache.cached_page
 def category(request: HttpRequest, path: str) -> HttpResponse:
     tree = category_tree()
     node = tree.by_path.get(path.strip("/"))
@@ -103,6 +110,7 @@ def category(request: HttpRequest, path: str) -> HttpResponse:
 
 
 @require_GET
+@page_cache.cached_page
 def search(request: HttpRequest) -> HttpResponse:
     tree = category_tree()
     form = BrowseForm(request.GET)
@@ -177,6 +185,7 @@ def listing_short(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@page_cache.cached_page
 def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     shop = get_object_or_404(Shop, slug=slug, status=Shop.Status.APPROVED)
     form = BrowseForm(request.GET)

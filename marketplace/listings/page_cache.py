@@ -1,0 +1,89 @@
+"""Whole-page cache for anonymous visitors on catalog list pages (category, search, shop).
+
+A list page for a visitor who is not signed in depends only on the URL, the language, the
+display currency, the "ship to" country and the catalog; so its HTML is cached under those
+plus the catalog generation (``cache.py``), and a catalog write makes it unreachable at once.
+The one per-visitor piece, the CSRF token of the currency and language forms, is rendered as
+a placeholder and replaced on the way out, so every visitor gets their own token.
+
+Signed-in users, pages with a pending flash message and non-200 responses are never cached.
+The listing page is not cached here: buyers decide there, so it reads stock live.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import translation
+
+from marketplace.listings import buyer
+from marketplace.listings.cache import cache_key, cache_seconds, recent_generation
+
+logger = logging.getLogger(__name__)
+
+CSRF_PLACEHOLDER = "__catalog_csrf_token__"
+
+
+def _cacheable(request: HttpRequest) -> bool:
+    if request.method not in ("GET", "HEAD") or cache_seconds() <= 0:
+        return False
+    if request.user.is_authenticated:
+        return False
+    # A flash message (cookie or session storage) belongs to this visitor's next page only.
+    return "messages" not in request.COOKIES and not request.session.get("_messages")
+
+
+def context_token(request: HttpRequest) -> dict:
+    """Extra template context for a view whose page may be cached: the token placeholder."""
+    if getattr(request, "_catalog_page_cache", False):
+        return {"csrf_token": CSRF_PLACEHOLDER}
+    return {}
+
+
+def _key(request: HttpRequest, generation: int) -> str:
+    return cache_key(
+        "page",
+        generation,
+        request.get_full_path(),
+        translation.get_language(),
+        buyer.display_currency(request),
+        buyer.buyer_country(request),
+    )
+
+
+def cached_page(view):
+    """Serve anonymous GETs of a catalog list view from the cache (see the module doc)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not _cacheable(request):
+            return view(request, *args, **kwargs)
+        generation = recent_generation()
+        key = _key(request, generation)
+        try:
+            html = cache.get(key)
+        except Exception:
+            logger.warning("page cache unavailable", exc_info=True)
+            return view(request, *args, **kwargs)
+        if html is not None:
+            response = HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
+            response["X-Catalog-Cache"] = "hit"
+            return response
+        request._catalog_page_cache = True
+        response = view(request, *args, **kwargs)
+        if response.status_code != 200 or getattr(response, "streaming", False):
+            return response
+        html = response.content.decode(response.charset)
+        try:
+            cache.set(key, html, timeout=cache_seconds())
+        except Exception:
+            logger.warning("could not store a cached page", exc_info=True)
+        response.content = html.replace(CSRF_PLACEHOLDER, get_token(request))
+        response["X-Catalog-Cache"] = "miss"
+        return response
+
+    return wrapper
