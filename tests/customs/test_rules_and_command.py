@@ -245,3 +245,19 @@ def test_a_missing_exchange_rate_flags_the_quote_instead_of_failing(rules):
     assert q.incomplete and not q.collected_at_checkout
     assert any("No exchange rate from KES to EUR" in w for w in q.warnings)
     assert q.form == "CN23"
+
+
+@pytest.mark.parametrize(
+    ("on", "transport", "duty"),
+    [
+        (date(2026, 5, 1), "post", "10.00"),  # s.122 surcharge only, no MFN, for postal items
+        (date(2026, 5, 1), "courier", "26.50"),  # MFN 16.5 % + s.122 10 %
+        (date(2026, 10, 15), "post", "16.50"),  # after 2026-07-24: MFN only
+        (date(2025, 6, 1), "post", "0.00"),  # the USD 800 de minimis, before 2025-08-29
+    ],
+)
+def test_us_duty_branches_on_transport_and_date(rules, on, transport, duty):
+    q = compute_quote(consignment("US", "USD", [line("610910", "100.00", origin="CN")],
+                                  ship_from="CN", transport=transport, on=on))  # fmt: skip
+    assert q.duty == D(duty)
+    assert q.tax == D("0") and q.incoterm == "DAP"
