@@ -17,12 +17,19 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+def sweep_after_seconds() -> int:
+    """How old unsent work must be before a sweeper republishes it (its first publish may
+    still be on its way)."""
+    return getattr(settings, "ORDERS_SWEEP_AFTER_SECONDS", 120)
 
 
 def _backoff(retries: int, base: int = 2, cap: int = 60) -> int:
@@ -55,7 +62,7 @@ def notify_order_event(self, event_id: int) -> bool:
 def sweep_order_notifications() -> int:
     from marketplace.orders.models import OrderEvent
 
-    cutoff = timezone.now() - timedelta(minutes=2)
+    cutoff = timezone.now() - timedelta(seconds=sweep_after_seconds())
     ids = list(
         OrderEvent.objects.filter(
             notified_at__isnull=True, kind__in=OrderEvent.NOTIFYING, created_at__lt=cutoff
