@@ -362,6 +362,8 @@ class _Calc:
         self.incomplete = False
         self.review = False
         self.blocked = False
+        # Line index -> the restriction reason (goods that need a permit, a warning, a block).
+        self.line_restrictions: dict[int, str] = {}
         self._fx: dict[tuple[str, str], Decimal] = {}
 
     def use(self, kind: str, row) -> None:
@@ -492,6 +494,8 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         )
         for line in c.lines
     ]
+    for index, reason in calc.line_restrictions.items():
+        line_results[index].restriction = reason
     exempt = tuple(p for p in regime.duty_exempt_hs_prefixes.split(",") if p)
     dutiable = [lr for lr in line_results if not (exempt and lr.hs_code.startswith(exempt))]
     duty = ZERO
@@ -744,6 +748,7 @@ def _check_lines(calc: _Calc) -> None:
         if rule is None or rule.action == Restriction.Action.ALLOW:
             continue
         calc.use("restriction", rule)
+        calc.line_restrictions[n - 1] = rule.reason
         text = _("Line %(n)d (HS %(hs)s): %(reason)s") % {
             "n": n,
             "hs": line.hs_code[:6],

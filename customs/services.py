@@ -194,8 +194,10 @@ def create_declaration(
     cur = consignment.currency
     net = sum((ln.net_weight_kg * ln.quantity for ln in consignment.lines), Decimal(0))
     gross = gross_weight_kg if gross_weight_kg is not None else net + PACKAGING_KG
+    # Box 11 "Comments" is for customs: restrictions on the goods (quarantine, permits), not
+    # the quote's own caveats about uncertain rules.
     notes = [comments] if comments else []
-    notes += [w for w in result.warnings if "description" not in w][:3]
+    notes += list(dict.fromkeys(ln.restriction for ln in result.lines if ln.restriction))
     licences = ",".join(ln.licence_number for ln in consignment.lines if ln.licence_number)
     certificates = ",".join(
         ln.certificate_number for ln in consignment.lines if ln.certificate_number

@@ -417,3 +417,10 @@ def test_a_job_superseded_before_it_ran_renders_nothing(rules, export_shop, run_
     first.refresh_from_db()
     assert first.status == "done" and "superseded" in first.last_error
     assert set(d.documents.values_list("version", flat=True)) == {2}
+
+
+def test_restricted_goods_are_noted_in_the_comments_box(rules, export_shop):
+    seeds = line("120991", "8.00", description="Tomato seeds for sowing, 50 g packet")
+    d = make_declaration(export_shop, lines=[seeds])
+    assert "phytosanitary certificate" in d.comments
+    assert "uncertain" not in d.comments
