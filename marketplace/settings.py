@@ -226,6 +226,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.listings.tasks.sweep_catalog_work",
         "schedule": timedelta(minutes=5),
     },
+    "refresh-catalog-sort-prices": {
+        # "Sort by price" across currencies follows the newest ECB rates.
+        "task": "marketplace.listings.tasks.refresh_sort_prices",
+        "schedule": timedelta(hours=1),
+    },
     "expire-unpaid-orders": {
         # Unpaid orders past their payment window give their stock back.
         "task": "marketplace.orders.tasks.expire_unpaid_orders",

@@ -16,10 +16,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from marketplace.listings.buyer import PriceConverter, country_name
-from marketplace.listings.cache import cached, catalog_generation
+from marketplace.listings.cache import cached, recent_generation
 from marketplace.listings.models import Category, Listing, Variant
 from marketplace.listings.search import apply_search
 from marketplace.listings.shipping import filter_ships_to
@@ -77,7 +77,7 @@ _tree_lock = threading.Lock()
 
 def category_tree(generation: int | None = None) -> CategoryTree:
     global _tree
-    gen = catalog_generation() if generation is None else generation
+    gen = recent_generation() if generation is None else generation
     current = _tree
     if current is not None and current[0] == gen and gen != 0:
         return current[1]
@@ -164,15 +164,6 @@ def _price_filter(query: BrowseQuery) -> Q | None:
     return condition
 
 
-def _reference_price(query: BrowseQuery):
-    factors = _price_factors(query.currency)
-    return Case(
-        *(When(currency=c, then=F("price_min") * f) for c, f in factors.items()),
-        default=None,
-        output_field=DecimalField(max_digits=24, decimal_places=8),
-    )
-
-
 def _base(query: BrowseQuery, tree: CategoryTree, *, skip: str = "") -> QuerySet:
     listings = Listing.objects.public()
     if query.category_id and skip != "category":
@@ -193,7 +184,7 @@ def _base(query: BrowseQuery, tree: CategoryTree, *, skip: str = "") -> QuerySet
 
 def browse(query: BrowseQuery, *, facets: bool = True) -> BrowseResult:
     """The page of listing ids, the total and the facets for one query (cached)."""
-    generation = catalog_generation()
+    generation = recent_generation()
     tree = category_tree(generation)
 
     def compute() -> BrowseResult:
@@ -216,11 +207,11 @@ def _browse(query: BrowseQuery, tree: CategoryTree, *, facets: bool) -> BrowseRe
     if sort == "relevance":
         ordered = listings.order_by("-rank", "-published_at", "-pk")
     elif sort in ("price", "-price"):
-        ordered = listings.annotate(reference_price=_reference_price(query))
-        ordered = ordered.order_by(
-            F("reference_price").asc(nulls_last=True)
+        # The stored EUR order key: the same order as in any display currency.
+        ordered = listings.order_by(
+            F("sort_price").asc(nulls_last=True)
             if sort == "price"
-            else F("reference_price").desc(nulls_last=True),
+            else F("sort_price").desc(nulls_last=True),
             "-pk",
         )
     else:
@@ -346,3 +337,12 @@ def load_cards(ids: list[int]) -> list[Listing]:
 
 def origin_name(code: str) -> str:
     return country_name(code)
+
+
+def reset_local_state() -> None:
+    """Forget the in-process category tree and generation memo (tests, after a flush)."""
+    global _tree
+    from marketplace.listings import cache as catalog_cache
+
+    _tree = None
+    catalog_cache._recent = (0.0, 0)

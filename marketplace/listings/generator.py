@@ -33,6 +33,7 @@ from marketplace.listings.models import (
     ShippingZone,
     Variant,
 )
+from marketplace.listings.pricing import eur_factors, sort_price_expression
 from marketplace.listings.search import refresh_search_vectors
 
 PREFIX = "gen-"
@@ -219,9 +220,9 @@ def generate_catalog(
         result.variants += made
         if progress:
             progress(result.listings)
-    refresh_search_vectors(
-        Listing.objects.filter(shop__slug__startswith=PREFIX).values_list("pk", flat=True)
-    )
+    generated = Listing.objects.filter(shop__slug__startswith=PREFIX)
+    refresh_search_vectors(generated.values_list("pk", flat=True))
+    generated.update(sort_price=sort_price_expression(eur_factors()))
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Fresh statistics for the planner, and the visibility map that lets the covering
         # facet index answer without touching the table (what autovacuum would do later).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q
 
 from accounts.models import Shop
-from marketplace.listings.cache import cached, catalog_generation
+from marketplace.listings.cache import cached, recent_generation
 from marketplace.listings.catalog import PAGE_SIZE, category_tree, load_cards
 from marketplace.listings.models import Listing
 
@@ -30,7 +30,7 @@ def _compute() -> dict:
 
 
 def home_sections() -> dict:
-    generation = catalog_generation()
+    generation = recent_generation()
     tree = category_tree(generation)
     data = cached(("home", NEW_ARRIVALS, PAGE_SIZE), _compute, generation=generation)
     featured = [c for c in tree.by_id.values() if c.is_featured] or tree.roots

@@ -233,6 +233,11 @@ class Listing(models.Model):
     price_max = models.DecimalField(
         max_digits=12, decimal_places=2, null=True, blank=True, editable=False
     )
+    # price_min in EUR at the latest ECB rate: the order of "sort by price" (any single
+    # currency gives the same order). Displayed prices are always converted live.
+    sort_price = models.DecimalField(
+        max_digits=16, decimal_places=4, null=True, blank=True, editable=False
+    )
     export_ready = models.BooleanField(default=False, editable=False)
     cover_image = models.ForeignKey(
         "ListingImage",
@@ -271,10 +276,11 @@ class Listing(models.Model):
                     "published_at",
                     "currency",
                     "price_min",
+                    "sort_price",
                     "shipping_profile",
                     "export_ready",
                 ],
-                name="listing_facets",
+                name="listing_facets_v2",
             ),
         ]
 

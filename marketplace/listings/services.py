@@ -33,6 +33,7 @@ from marketplace.listings.models import (
     ShippingZone,
     Variant,
 )
+from marketplace.listings.pricing import refresh_sort_prices
 from marketplace.listings.readiness import check_export_readiness
 from marketplace.listings.search import refresh_search_vectors
 
@@ -197,6 +198,7 @@ def refresh_listing_summaries(*, listing_ids: Iterable[int]) -> None:
         price_max=Subquery(prices.values("high")),
         cover_image=Subquery(first_image.values("pk")[:1]),
     )
+    refresh_sort_prices(listing_ids=ids)
     listings = Listing.objects.filter(pk__in=ids).prefetch_related("variants").order_by("pk")
     for listing in listings:
         ready = check_export_readiness(listing, variants=listing.variants.all()).ready

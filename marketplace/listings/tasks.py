@@ -35,3 +35,11 @@ def sweep_catalog_work() -> int:
     for job_id in job_ids:
         run_import.delay(job_id)
     return len(image_ids) + len(job_ids)
+
+
+@shared_task
+def refresh_sort_prices() -> int:
+    """Hourly: re-sort by price once a newer ECB rate is in (a no-op otherwise)."""
+    from marketplace.listings.pricing import refresh_if_rates_changed
+
+    return refresh_if_rates_changed()

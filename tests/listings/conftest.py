@@ -10,6 +10,7 @@ from customs.hs import reset_hs_index
 from customs.loaders import load_all, unload_all
 from customs.models import HSCode
 from marketplace.listings.buyer import clear_rate_cache
+from marketplace.listings.catalog import reset_local_state
 
 
 @pytest.fixture(scope="package")
@@ -37,6 +38,7 @@ def _fresh_caches():
     fx.clear_cache()
     clear_rate_cache()
     reset_hs_index()
+    reset_local_state()
     yield
     cache.clear()
     fx.clear_cache()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
+from urllib.parse import parse_qsl, urlencode
 
 from django import template
-from django.http import QueryDict
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.html import format_html
@@ -74,24 +75,23 @@ def thumb(image, css: str = "thumb", size: str = "thumbnail"):
     )
 
 
+@lru_cache(maxsize=512)
+def _params(querystring: str) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in parse_qsl(querystring, keep_blank_values=True) if k != "page")
+
+
 @register.simple_tag
 def with_param(querystring: str, key: str, value=None) -> str:
     """``?…`` with ``key`` set to ``value`` (removed when None/''), always without page."""
-    params = QueryDict(querystring, mutable=True)
-    params.pop("page", None)
-    if value in (None, ""):
-        params.pop(key, None)
-    else:
-        params[key] = value
-    encoded = params.urlencode()
-    return f"?{encoded}" if encoded else "?"
+    params = [(k, v) for k, v in _params(querystring) if k != key]
+    if value not in (None, ""):
+        params.append((key, str(value)))
+    return f"?{urlencode(params)}" if params else "?"
 
 
 @register.simple_tag
 def page_url(querystring: str, page: int) -> str:
-    params = QueryDict(querystring, mutable=True)
-    params["page"] = page
-    return f"?{params.urlencode()}"
+    return f"?{urlencode([*_params(querystring), ('page', page)])}"
 
 
 @register.filter
