@@ -305,7 +305,8 @@ def price_checkout(
         consignment = ConsignmentPrice(
             group=group,
             destination=destination,
-            international=bool(destination) and shop.country.code != destination,
+            international=bool(destination)
+            and customs_bridge.crosses_customs_border(shop.country.code, destination),
         )
         price.consignments.append(consignment)
         if not destination:

@@ -493,6 +493,11 @@ class OrderEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.order_id})"
 
+    @property
+    def to_status_label(self) -> str:
+        labels = dict(ShopOrder.Status.choices if self.shop_order_id else Order.Status.choices)
+        return str(labels.get(self.to_status, self.to_status))
+
 
 # --- Payments ----------------------------------------------------------------------------------
 

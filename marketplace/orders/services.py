@@ -96,6 +96,14 @@ def move_shop_order(
 ) -> None:
     shop_order.check_transition(target)
     values = {"status": target, **fields}
+    if target == SO.CANCELLED and shop_order.paperwork_status in (
+        ShopOrder.Paperwork.WAITING,
+        ShopOrder.Paperwork.QUEUED,
+        ShopOrder.Paperwork.HELD,
+        ShopOrder.Paperwork.FAILED,
+    ):
+        # A cancelled parcel needs no paperwork: the watcher and sweeper stop following it.
+        values["paperwork_status"] = ShopOrder.Paperwork.NOT_NEEDED
     moved = ShopOrder.objects.filter(pk=shop_order.pk, status=shop_order.status).update(**values)
     if moved != 1:
         raise _changed_elsewhere()

@@ -534,3 +534,16 @@ def test_price_cart_without_an_address_asks_for_a_destination(buyer, tshirt):
     cart.refresh_from_db()
     price = price_cart(cart, currency="EUR", address=None, on=timezone.now().date())
     assert not price.ok and "Choose where the order goes." in price.problems
+
+
+def test_a_parcel_within_the_eu_goes_through_no_customs(client_for, rules, de_shop):
+    from tests.factories import AddressFactory, UserFactory
+
+    french = UserFactory(email="camille@example.test", country="FR")
+    AddressFactory(user=french, city="Lyon", postcode="69002", country="FR")
+    mug = f.make_listing(de_shop, price="12.50", sku="MUG-FR", customs=f.TEAPOT)
+    f.fill_cart(french, [(mug, 1)])
+    consignment = client_for(french).get(reverse("orders:checkout")).context["price"]
+    consignment = consignment.consignments[0]
+    assert not consignment.international and consignment.customs is None
+    assert consignment.amounts.duty == consignment.amounts.tax == D("0.00")

@@ -360,3 +360,13 @@ def test_record_payout_refuses_bad_amounts_by_field(rules, us_shop, staff):
             actor=staff,
             now=timezone.now(),
         )
+
+
+def test_a_cancelled_parcel_stops_waiting_for_paperwork(buyer, tshirt, us_shop, seller):
+    order = f.order_for(buyer, [(tshirt, 1)])  # paperwork queued (hooks not run)
+    so = order.shop_orders.get()
+    assert so.paperwork_status == ShopOrder.Paperwork.QUEUED
+    services.cancel_shop_order(shop_order=so, actor=seller, reason="Sold out", now=timezone.now())
+    so.refresh_from_db()
+    assert so.paperwork_status == ShopOrder.Paperwork.NOT_NEEDED
+    assert services.queued_paperwork() == []

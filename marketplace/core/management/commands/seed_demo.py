@@ -15,6 +15,7 @@ SEEDERS = [
     "accounts.demo.seed",
     "customs.demo.seed",
     "marketplace.listings.demo.seed",
+    "marketplace.orders.demo.seed",
 ]
 
 
