@@ -266,11 +266,12 @@ class Listing(models.Model):
             models.Index(fields=["shop", "status", "-published_at"], name="listing_shop_newest"),
             models.Index(fields=["currency", "price_min"], name="listing_price"),
             models.Index(fields=["origin_country"], name="listing_origin"),
-            # Covers the count and facet queries of category pages (and the price, origin and
-            # ships-to filters): on PostgreSQL they become index-only scans, ~7x faster.
+            # Covers the count, facet and page queries of category pages (with the price,
+            # origin and ships-to filters and both sorts): index-only scans on PostgreSQL.
             models.Index(
                 fields=["status", "category"],
                 include=[
+                    "id",
                     "origin_country",
                     "shop",
                     "published_at",
@@ -280,7 +281,7 @@ class Listing(models.Model):
                     "shipping_profile",
                     "export_ready",
                 ],
-                name="listing_facets_v2",
+                name="listing_facets_v3",
             ),
         ]
 
