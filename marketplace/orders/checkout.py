@@ -36,7 +36,15 @@ from marketplace.listings.shipping import shipping_options
 from marketplace.orders import customs_bridge, events
 from marketplace.orders.cart import CartContents, ShopGroup, cart_items, read_cart
 from marketplace.orders.locks import HOOKS, cap_lock_wait, lock_one, lock_variants
-from marketplace.orders.models import Cart, Order, OrderEvent, OrderLine, ShopOrder
+from marketplace.orders.models import (
+    Cart,
+    Order,
+    OrderEvent,
+    OrderLine,
+    ShopOrder,
+    new_order_number,
+)
+from marketplace.orders.services import hold_shop_order
 
 logger = logging.getLogger(__name__)
 
@@ -486,6 +494,12 @@ def _place_order(
                 % {"total": price.total, "currency": currency}
             )
 
+        # Denied-party screening before the stock locks: it takes milliseconds.
+        number = new_order_number()
+        holds = customs_bridge.screen_consignments(
+            order_number=number, buyer=buyer, address=address, consignments=price.consignments
+        )
+
         # Binding stock check: all the cart's variants, locked in pk order in one query.
         variants = lock_variants([item.variant_id for item in items])
         if HOOKS.pause_after_check:
@@ -508,6 +522,8 @@ def _place_order(
             _take_stock(variants[line.variant.pk], line.quantity)
 
         order = _create_order(
+            number=number,
+            holds=holds,
             buyer=buyer,
             cart=cart,
             token=token,
@@ -538,6 +554,8 @@ def _take_stock(variant: Variant, quantity: int) -> None:
 
 def _create_order(
     *,
+    number: str,
+    holds: dict[int, str],
     buyer: User,
     cart: Cart,
     token: uuid.UUID,
@@ -548,6 +566,7 @@ def _create_order(
 ) -> Order:
     fx_dates = [fx.rate_date for fx in price.fx_rates() if fx.rate_date]
     order = Order(
+        number=number,
         buyer=buyer,
         checkout_token=token,
         currency=price.currency,
@@ -612,7 +631,9 @@ def _create_order(
         now=now,
         data={"total": str(order.total), "currency": order.currency},
     )
-    customs_bridge.screen_order(order=order, shop_orders=shop_orders, now=now)
+    for shop_order in shop_orders:
+        if shop_order.shop_id in holds:
+            hold_shop_order(shop_order=shop_order, reason=holds[shop_order.shop_id], now=now)
     return order
 
 

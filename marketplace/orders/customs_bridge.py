@@ -264,30 +264,37 @@ def threshold_banners(result: QuoteResult, consignment: Consignment) -> list[str
 # --- Screening ---------------------------------------------------------------------------------
 
 
-def screen_order(*, order, shop_orders, now: datetime) -> None:
-    """Screen seller, buyer and consignee of each international parcel; a hit holds it.
+def screening_reference(order_number: str, shop_id: int) -> str:
+    """The consignment reference screening hits are filed under (``ShopOrder.reference``)."""
+    return f"{order_number}-{shop_id}"
 
-    Also holds a parcel whose quote asked for manual review (a destination under targeted
-    sanctions). Paperwork and shipping wait until an admin releases it.
+
+def screen_consignments(*, order_number: str, buyer, address, consignments) -> dict[int, str]:
+    """Screen seller, buyer and consignee of each international consignment; returns the
+    hold reason per shop id for those that must wait for an admin.
+
+    A possible denied-party match holds a parcel, and so does a quote asking for a manual
+    sanctions review. Runs before ``place_order`` takes its stock locks (fuzzy matching
+    costs milliseconds); the hits are written in the same transaction as the order.
     """
     from customs.screening import Party, screen_parties
-    from marketplace.orders.services import hold_shop_order
 
-    buyer_name = order.buyer.name or order.ship_name
-    consignee = " ".join(p for p in (order.ship_name, order.ship_company) if p)
-    for shop_order in shop_orders:
-        if not shop_order.international:
+    buyer_name = buyer.name or address.name
+    consignee = " ".join(p for p in (address.name, address.company) if p)
+    country = address.country.code
+    holds: dict[int, str] = {}
+    for consignment in consignments:
+        if not consignment.international:
             continue
+        shop = consignment.shop
         parties = [
-            Party(
-                ScreeningHit.Subject.SELLER,
-                shop_order.shop.legal_name,
-                shop_order.shop.country.code,
-            ),
-            Party(ScreeningHit.Subject.BUYER, buyer_name, order.ship_country.code),
-            Party(ScreeningHit.Subject.CONSIGNEE, consignee, order.ship_country.code),
+            Party(ScreeningHit.Subject.SELLER, shop.legal_name, shop.country.code),
+            Party(ScreeningHit.Subject.BUYER, buyer_name, country),
+            Party(ScreeningHit.Subject.CONSIGNEE, consignee, country),
         ]
-        result = screen_parties(reference=shop_order.reference, parties=parties)
+        result = screen_parties(
+            reference=screening_reference(order_number, shop.pk), parties=parties
+        )
         reasons = [
             _("Possible match of the %(subject)s “%(name)s” with %(list)s entry “%(entry)s”.")
             % {
@@ -299,12 +306,14 @@ def screen_order(*, order, shop_orders, now: datetime) -> None:
             for hit in result.hits
             if hit.decision != ScreeningHit.Decision.CLEARED
         ]
-        if shop_order.quote.get("quote", {}).get("review_required"):
-            reasons += [
-                w for w in shop_order.quote["quote"].get("warnings", []) if w not in reasons
-            ][:3] or [_("The destination needs a manual sanctions review.")]
+        quote = consignment.customs
+        if quote is not None and quote.review_required:
+            reasons += [w for w in quote.warnings if w not in reasons][:3] or [
+                _("The destination needs a manual sanctions review.")
+            ]
         if reasons:
-            hold_shop_order(shop_order=shop_order, reason=" ".join(reasons), now=now)
+            holds[shop.pk] = " ".join(reasons)
+    return holds
 
 
 def clear_screening(*, shop_order, actor: User, note: str) -> None:

@@ -116,6 +116,10 @@ def _order_number() -> str:
     return "TP-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+# Public name for services that need the number before the row exists (screening).
+new_order_number = _order_number
+
+
 class Order(models.Model):
     """What the buyer paid for, once, across shops. Status rolls up from the shop orders."""
 
