@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
+import time
+from collections import OrderedDict
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +29,33 @@ from marketplace.listings.cache import cache_key, cache_seconds, recent_generati
 logger = logging.getLogger(__name__)
 
 CSRF_PLACEHOLDER = "__catalog_csrf_token__"
+# Per-process copies of the hottest pages, in front of the shared cache: a hit then costs no
+# network round trip. Keys carry the generation, so writes still invalidate them; the short
+# life bounds how long stock moves made outside the catalog services stay unseen.
+LOCAL_SECONDS = 5.0
+LOCAL_ENTRIES = 256
+_local: OrderedDict[str, tuple[float, str]] = OrderedDict()
+_local_lock = threading.Lock()
+
+
+def _local_get(key: str) -> str | None:
+    hit = _local.get(key)
+    if hit is None or time.monotonic() - hit[0] > LOCAL_SECONDS:
+        return None
+    return hit[1]
+
+
+def _local_set(key: str, html: str) -> None:
+    with _local_lock:
+        _local[key] = (time.monotonic(), html)
+        _local.move_to_end(key)
+        while len(_local) > LOCAL_ENTRIES:
+            _local.popitem(last=False)
+
+
+def clear_local() -> None:
+    with _local_lock:
+        _local.clear()
 
 
 def _cacheable(request: HttpRequest) -> bool:
@@ -64,11 +94,15 @@ def cached_page(view):
             return view(request, *args, **kwargs)
         generation = recent_generation()
         key = _key(request, generation)
-        try:
-            html = cache.get(key)
-        except Exception:
-            logger.warning("page cache unavailable", exc_info=True)
-            return view(request, *args, **kwargs)
+        html = _local_get(key)
+        if html is None:
+            try:
+                html = cache.get(key)
+            except Exception:
+                logger.warning("page cache unavailable", exc_info=True)
+                return view(request, *args, **kwargs)
+            if html is not None:
+                _local_set(key, html)
         if html is not None:
             response = HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
             response["X-Catalog-Cache"] = "hit"
@@ -82,6 +116,7 @@ def cached_page(view):
             cache.set(key, html, timeout=cache_seconds())
         except Exception:
             logger.warning("could not store a cached page", exc_info=True)
+        _local_set(key, html)
         response.content = html.replace(CSRF_PLACEHOLDER, get_token(request))
         response["X-Catalog-Cache"] = "miss"
         return response

@@ -7,7 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from accounts.models import Shop, ShopMembership
 from marketplace.listings import buyer, page_cache
@@ -198,14 +198,23 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "listings/shop.html", context)
 
 
-@require_POST
 def preferences(request: HttpRequest) -> HttpResponse:
-    form = PreferencesForm(request.POST)
-    target = request.POST.get("next") or "/"
+    """The buyer's display currency and "ship to" country (a page, and the header's form)."""
+    target = request.POST.get("next") or request.GET.get("next") or "/"
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = "/"
+    if request.method != "POST":
+        form = PreferencesForm(
+            initial={
+                "currency": buyer.display_currency(request),
+                "country": buyer.buyer_country(request),
+                "next": target,
+            }
+        )
+        return render(request, "listings/preferences.html", {"form": form})
+    form = PreferencesForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
         buyer.set_preferences(

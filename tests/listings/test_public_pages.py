@@ -347,3 +347,15 @@ def test_a_new_user_preference_does_not_leak_to_other_visitors(client, catalog):
     client.post(reverse("listings:preferences"), {"currency": "GBP"})
     client.force_login(other)
     assert client.get("/").wsgi_request._display_currency in ("GBP", "USD")
+
+
+def test_preferences_page_shows_the_current_choices(client, catalog):
+    client.post(reverse("listings:preferences"), {"currency": "GBP", "country": "FR"})
+    response = client.get(reverse("listings:preferences"), {"next": "/c/clothing/"})
+    form = response.context["form"]
+    assert form.initial == {"currency": "GBP", "country": "FR", "next": "/c/clothing/"}
+    response = client.post(
+        reverse("listings:preferences"), {"currency": "EUR", "country": "", "next": "/c/clothing/"}
+    )
+    assert response["Location"] == "/c/clothing/"
+    assert client.session[SESSION_COUNTRY] == ""
