@@ -91,7 +91,7 @@ class ShippingProfile(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.shop_id})"
+        return self.name
 
     @property
     def currency(self) -> str:

@@ -66,7 +66,7 @@
       const data = await response.json();
       const messages = data.errors.length ? data.errors : data.warnings;
       feedback.className = "small ics2-feedback " + (data.errors.length ? "error" : data.warnings.length ? "warning" : "ok");
-      feedback.textContent = messages.length ? messages.join(" ") : "✔ " + (feedback.dataset.okText || "OK for EU ICS2");
+      feedback.textContent = messages.length ? messages.join(" ") : "✔ " + feedback.dataset.okText;
     }, 300);
     input.addEventListener("input", check);
     if (input.value) check();
