@@ -27,7 +27,7 @@ from marketplace.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 # Local state (SQLite file, broker queue, uploads, mail): created on first start.
-for _sub in ("", "static", "celery/broker", "celery/processed", "mail"):
+for _sub in ("", "static", "celery/broker", "celery/processed", "celery/control", "mail"):
     (VAR_DIR / _sub).mkdir(parents=True, exist_ok=True)
 
 PROFILE = env_choice("TRADEPOST_PROFILE", "local", {"local", "production"})
@@ -172,6 +172,7 @@ else:
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
