@@ -10,7 +10,8 @@ from marketplace.settings import *  # noqa: F403
 from marketplace.settings import LOGGING, TEMPLATES
 
 ROOT_URLCONF = "catalog_urls"
-TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], Path(__file__).resolve().parent / "catalog_templates"]
+HERE = Path(__file__).resolve().parent
+TEMPLATES[0]["DIRS"] = [*TEMPLATES[0]["DIRS"], HERE / "catalog_templates"]
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 # Stale-rate warnings from the bundled ECB snapshot would only add log I/O to every worker.
 LOGGING["root"]["level"] = "ERROR"
