@@ -58,8 +58,27 @@ def clear_local() -> None:
         _local.clear()
 
 
+# Query parameters the list pages understand; a URL with anything else is rendered but not
+# stored, so junk parameters cannot fill the cache with copies of the same page.
+KNOWN_PARAMS = {
+    "q",
+    "category",
+    "min_price",
+    "max_price",
+    "origin",
+    "shop",
+    "ships",
+    "sort",
+    "page",
+}
+
+
 def _cacheable(request: HttpRequest) -> bool:
     if request.method not in ("GET", "HEAD") or cache_seconds() <= 0:
+        return False
+    if not set(request.GET) <= KNOWN_PARAMS or any(
+        len(values) > 1 or len(values[0]) > 200 for _key, values in request.GET.lists()
+    ):
         return False
     if request.user.is_authenticated:
         return False

@@ -86,3 +86,11 @@ def test_cache_off_means_no_page_cache(page, settings):
     client = Client()
     client.get(page)
     assert "X-Catalog-Cache" not in client.get(page)
+
+
+def test_unknown_query_parameters_are_not_cached(page):
+    client = Client()
+    client.get(page + "?utm_source=x")
+    assert "X-Catalog-Cache" not in client.get(page + "?utm_source=x")
+    client.get(page + "?sort=price")
+    assert client.get(page + "?sort=price")["X-Catalog-Cache"] == "hit"
