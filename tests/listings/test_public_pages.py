@@ -288,10 +288,13 @@ def _grow_catalog(shop, profile, category, count, start):
         )
 
 
-@pytest.mark.parametrize("size", [3, 30])
-def test_queries_per_page_do_not_grow_with_the_catalog(
-    client, catalog, shop, settings, django_assert_max_num_queries, size
+@pytest.mark.parametrize(("size", "page_size"), [(3, 24), (30, 24), (30, 5), (30, 48)])
+def test_queries_per_page_do_not_grow_with_the_catalog_or_the_page_size(
+    client, catalog, shop, settings, django_assert_max_num_queries, size, page_size, monkeypatch
 ):
+    from marketplace.listings import catalog as catalog_module
+
+    monkeypatch.setattr(catalog_module, "PAGE_SIZE", page_size)
     settings.LISTINGS_CACHE_SECONDS = 0  # measure the uncached work
     profile = shop.shipping_profiles.get()
     _grow_catalog(shop, profile, catalog["tees"], size, 0)
@@ -308,7 +311,7 @@ def test_queries_per_page_do_not_grow_with_the_catalog(
         with django_assert_max_num_queries(queries):
             response = client.get(url)
         assert response.status_code == 200
-    assert len(client.get(pages[1][0]).context["cards"]) == min(size, 24)  # page size
+    assert len(client.get(pages[1][0]).context["cards"]) == min(size, page_size)
 
 
 def test_cached_results_follow_catalog_writes(client, catalog, shop, settings):
