@@ -266,23 +266,8 @@ class Listing(models.Model):
             models.Index(fields=["shop", "status", "-published_at"], name="listing_shop_newest"),
             models.Index(fields=["currency", "price_min"], name="listing_price"),
             models.Index(fields=["origin_country"], name="listing_origin"),
-            # Covers the count, facet and page queries of category pages (with the price,
-            # origin and ships-to filters and both sorts): index-only scans on PostgreSQL.
-            models.Index(
-                fields=["status", "category"],
-                include=[
-                    "id",
-                    "origin_country",
-                    "shop",
-                    "published_at",
-                    "currency",
-                    "price_min",
-                    "sort_price",
-                    "shipping_profile",
-                    "export_ready",
-                ],
-                name="listing_facets_v3",
-            ),
+            # PostgreSQL also has "listing_facets", a covering index for the count, facet and
+            # page queries of category pages (migration 0007; SQLite has no INCLUDE).
         ]
 
     def __str__(self) -> str:
