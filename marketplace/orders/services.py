@@ -369,8 +369,10 @@ def retry_paperwork(*, shop_order: ShopOrder, actor: User | None, now: datetime)
         request_paperwork(shop_order=shop_order, now=now, actor=actor)
 
 
-def sync_paperwork(*, shop_order_id: int, now: datetime) -> str:
+def sync_paperwork(*, shop_order_id: int, now: datetime, render: bool = False) -> str:
     """Bring the parcel's paperwork status in line with the customs job; returns the state.
+
+    With ``render`` (the paperwork task), a job still pending is rendered here and now.
 
     "ready" and "failed" are final for this request; "waiting" means the job is still
     pending or running (the watch task tries again later, the sweeper after that).
@@ -384,6 +386,9 @@ def sync_paperwork(*, shop_order_id: int, now: datetime) -> str:
     if shop_order is None or shop_order.paperwork_status != ShopOrder.Paperwork.QUEUED:
         return "idle"
     state = customs_bridge.paperwork_state(declaration_id=shop_order.declaration_id)
+    if state.status == "pending" and render:
+        customs_bridge.render_pending_job(declaration_id=shop_order.declaration_id)
+        state = customs_bridge.paperwork_state(declaration_id=shop_order.declaration_id)
     if state.status in ("pending", "running", "missing"):
         return "waiting"
     with transaction.atomic():

@@ -84,7 +84,9 @@ def watch_paperwork(self, shop_order_id: int) -> str:
     from marketplace.orders import services
 
     try:
-        state = services.sync_paperwork(shop_order_id=shop_order_id, now=timezone.now())
+        state = services.sync_paperwork(
+            shop_order_id=shop_order_id, now=timezone.now(), render=True
+        )
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
     if state == "waiting" and not self.request.is_eager and self.request.retries < self.max_retries:

@@ -11,6 +11,7 @@ from customs.loaders import load_all, unload_all
 from customs.models import Regime
 from customs.rulebook import invalidate_rules
 from marketplace.listings.buyer import clear_rate_cache
+from marketplace.listings.cache import GENERATION_KEY
 from marketplace.listings.models import Variant
 from marketplace.orders.locks import HOOKS
 from marketplace.orders.models import OrderLine
@@ -38,7 +39,9 @@ def rules(_customs_rules_committed, db):
 @pytest.fixture(autouse=True)
 def _fresh_state(settings):
     settings.CUSTOMS_TAX_SCHEME_IDS = {"IOSS": "IM2760000001"}
-    cache.clear()
+    # Catalog pages are cached per catalog generation: a new generation drops them. (Never
+    # cache.clear(): on Redis that flushes a database other test runs share.)
+    cache.delete(GENERATION_KEY)
     fx.clear_cache()
     clear_rate_cache()
     invalidate_rules()
