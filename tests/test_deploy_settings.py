@@ -22,7 +22,9 @@ PRODUCTION_ENV = {
 
 def _check_deploy(**env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
-    clean.pop("DJANGO_SETTINGS_MODULE", None)
+    # Not the test run's settings module, nor the browser tests' async switch.
+    for name in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        clean.pop(name, None)
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
