@@ -42,7 +42,8 @@ def add_to_cart(page, variant, quantity: int) -> None:
 
 
 @pytest.fixture
-def catalog(buyer, shop, seller, other_shop, other_seller):
+def catalog(buyer, shop, seller, other_shop, other_seller, settings):
+    settings.CUSTOMS_TAX_SCHEME_IDS = {"IOSS": "IM2760000001"}
     load_all()
     for each, name in ((shop, "Sam Seller"), (other_shop, "Li Wei")):
         each.signatory_name = name

@@ -20,14 +20,15 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from kombu import pools as kombu_pools
 
 from customs.models import CustomsDocument, PaperworkJob
 from marketplace.celery import app as celery_app
 from marketplace.orders import tasks
 from marketplace.orders.models import Order, OrderEvent, ShopOrder
+from tests import workers as shared_workers
 from tests.orders import factories as f
 from tests.orders.concurrency import make_shoppers, run_together, signed_in_client
-from tests.workers import test_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -107,8 +108,9 @@ def publishing_to(url: str):
     saved = (conf.broker_url, conf.broker_write_url, conf.task_always_eager)
 
     def reset_pools():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
+        # kombu keeps one pool per broker URL in global registries: empty them (a pool
+        # closed but left registered would refuse every later publish, eager ones too).
+        kombu_pools.reset()
         celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
@@ -149,7 +151,7 @@ def worker(redis_url: str, log: Path, *, pool: str = "prefork", concurrency: int
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "tests.orders.worker_settings",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": shared_workers.test_database_url(),
             "REDIS_URL": redis_url,
             "VAR_DIR": str(log.parent / "worker-var"),
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
