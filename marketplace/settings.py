@@ -174,6 +174,9 @@ else:
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
+        # The file broker polls its folder; the default 1 s makes the local worker take
+        # about one task a second.
+        "polling_interval": 0.1,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2

@@ -36,8 +36,11 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 if REDIS_URL:
     # Parallel test processes share one Redis server: give each its own database number so
     # a worker started by one test never takes another process's tasks or cache keys.
+    # The database number in REDIS_URL is the base; xdist worker gwN adds N.
     _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    _db = 1 + int(_worker.removeprefix("gw") or 0) % 15
-    REDIS_URL = urlunsplit(urlsplit(REDIS_URL)._replace(path=f"/{_db}"))
+    _parts = urlsplit(REDIS_URL)
+    _base = int(_parts.path.strip("/") or 0)
+    _db = (_base + int(_worker.removeprefix("gw") or 0)) % 16
+    REDIS_URL = urlunsplit(_parts._replace(path=f"/{_db}"))
     CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
     CELERY_BROKER_URL = REDIS_URL

@@ -20,6 +20,14 @@ def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _broker_circuit_closed():
+    """Each test starts with the publish circuit breaker closed (marketplace/celery.py)."""
+    import marketplace.celery
+
+    marketplace.celery._broker_down_until = 0.0
+
+
 @pytest.fixture
 def buyer(db):
     user = UserFactory(email="buyer@example.test", name="Bea Buyer", country="DE")

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from unittest import mock
 
 import pytest
 from django.db import connection
-from django.test.utils import override_settings
 
 from accounts.models import Notification
 from accounts.services import notify
 from marketplace.celery import app
+from tests.workers import publishing_to
+
+DEAD_BROKER = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
 
 
 def test_queues_and_delivery_guarantees():
@@ -29,16 +32,9 @@ def test_queues_and_delivery_guarantees():
 @pytest.mark.django_db(transaction=True)
 def test_a_dead_broker_after_commit_leaves_the_work_pending_instead_of_failing(buyer):
     """The order/shop/notification row commits; publishing fails fast; the sweeper retries."""
-    previous = (app.conf.task_always_eager, app.conf.broker_url)
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
-    app.pool.force_close_all()
     started = time.monotonic()
-    try:
+    with publishing_to(DEAD_BROKER):
         note = notify(user=buyer, kind="shop_rejected", context={"shop_name": "A", "reason": "B"})
-    finally:
-        app.conf.task_always_eager, app.conf.broker_url = previous
-        app.pool.force_close_all()
     elapsed = time.monotonic() - started
 
     assert Notification.objects.get(pk=note.pk).email_status == Notification.EmailStatus.PENDING
@@ -48,9 +44,24 @@ def test_a_dead_broker_after_commit_leaves_the_work_pending_instead_of_failing(b
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite settings only")
 @pytest.mark.django_db
 def test_sqlite_runs_in_wal_mode_with_immediate_transactions():
-    with override_settings():
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA journal_mode")
-            mode = cursor.fetchone()[0]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        mode = cursor.fetchone()[0]
     assert mode == "wal"
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_one_failed_publish_the_next_ones_skip_the_broker_for_a_while(buyer):
+    import marketplace.celery as celery_module
+
+    with (
+        publishing_to(DEAD_BROKER),
+        mock.patch.object(app.Task, "apply_async", side_effect=OSError("refused")) as send,
+    ):
+        for _ in range(3):
+            notify(user=buyer, kind="shop_rejected", context={"shop_name": "A", "reason": "B"})
+
+    assert send.call_count == 1
+    assert celery_module._broker_down_until > time.monotonic()
+    assert Notification.objects.filter(email_status="pending").count() == 3

@@ -14,7 +14,7 @@ from accounts import services, tasks
 from accounts.models import Notification, Shop, ShopMembership
 from marketplace.celery import app as celery_app
 from tests.factories import ShopFactory
-from tests.workers import celery_worker, publishing_to_broker, wait_for
+from tests.workers import celery_worker, publishing_to, wait_until
 
 CONTEXT = {"shop_name": "Maple & Thread", "reason": "Missing documents"}
 
@@ -92,17 +92,20 @@ def test_approval_email_and_inbox_delivered_by_a_real_worker_through_redis(staff
     shop = ShopFactory(status=Shop.Status.PENDING)
     ShopMembership.objects.create(shop=shop, user=seller, role=ShopMembership.Role.OWNER)
     mail_dir = tmp_path / "mail"
-    env = {"TEST_EMAIL_BACKEND": "file", "TEST_EMAIL_FILE_PATH": str(mail_dir)}
+    log = tmp_path / "worker.log"
 
-    with celery_worker(queues="notifications", env=env) as worker, publishing_to_broker():
+    with (
+        publishing_to(),
+        celery_worker(log, queues="notifications", TEST_EMAIL_FILE_PATH=str(mail_dir)),
+    ):
         services.approve_shop(shop=shop, actor=staff, now=timezone.now())
         note = Notification.objects.get(user=seller, kind="shop_approved")
-        delivered = wait_for(
-            lambda: Notification.objects.get(pk=note.pk).email_status == "sent", timeout=60
+        wait_until(
+            lambda: Notification.objects.get(pk=note.pk).email_status == "sent",
+            60,
+            "the approval email",
+            [log],
         )
-        if not delivered:
-            worker.terminate()
-            pytest.fail(f"worker did not deliver:\n{worker.communicate(timeout=10)[0]}")
 
     emails = [p.read_text() for p in mail_dir.iterdir()]
     assert len(emails) == 1

@@ -9,88 +9,33 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from kombu import pools as kombu_pools
 
 from customs.models import CustomsDocument, PaperworkJob
-from marketplace.celery import app as celery_app
 from marketplace.orders import tasks
 from marketplace.orders.models import Order, OrderEvent, ShopOrder
-from tests import workers as shared_workers
 from tests.orders import factories as f
 from tests.orders.concurrency import make_shoppers, run_together, signed_in_client
+from tests.workers import (
+    PrivateRedis,
+    celery_worker,
+    pool_children,
+    publishing_to,
+    wait_until,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    """A redis-server of our own on a free port: stop and start it at will."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = _free_port()
-        self.tmp = tmp
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.tmp),
-                "--maxmemory-policy",
-                "noeviction",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        self.process = None
 
 
 @pytest.fixture
@@ -102,93 +47,13 @@ def private_redis(tmp_path):
 
 
 @contextmanager
-def publishing_to(url: str):
-    """Make this process publish tasks to ``url`` for real (not eagerly)."""
-    conf = celery_app.conf
-    saved = (conf.broker_url, conf.broker_write_url, conf.task_always_eager)
-
-    def reset_pools():
-        # kombu keeps one pool per broker URL in global registries: empty them (a pool
-        # closed but left registered would refuse every later publish, eager ones too).
-        kombu_pools.reset()
-        celery_app._pool = None
-        celery_app.amqp._producer_pool = None
-
-    conf.broker_url, conf.broker_write_url, conf.task_always_eager = url, url, False
-    reset_pools()
-    try:
-        yield
-    finally:
-        conf.broker_url, conf.broker_write_url, conf.task_always_eager = saved
-        reset_pools()
-
-
-@contextmanager
-def worker(redis_url: str, log: Path, *, pool: str = "prefork", concurrency: int = 1, **env):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "marketplace",
-            "worker",
-            "-Q",
-            "paperwork,notifications,default",
-            "--pool",
-            pool,
-            "--concurrency",
-            str(concurrency),
-            "-n",
-            f"orders-{os.getpid()}-{time.monotonic_ns()}@test",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "INFO",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.orders.worker_settings",
-            "DATABASE_URL": shared_workers.test_database_url(),
-            "REDIS_URL": redis_url,
-            "VAR_DIR": str(log.parent / "worker-var"),
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-            "CELERY_VISIBILITY_TIMEOUT": "3",
-            "CUSTOMS_JOB_LEASE_SECONDS": "2",
-            "CELERY_TASK_ALWAYS_EAGER": "0",
-            **env,
-        },
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+def worker(redis_url: str, log: Path, **options):
+    """A worker on every queue whose killed tasks come back fast: visibility timeout 3 s,
+    customs job lease 2 s."""
+    options.setdefault("CELERY_VISIBILITY_TIMEOUT", "3")
+    options.setdefault("CUSTOMS_JOB_LEASE_SECONDS", "2")
+    with celery_worker(log, broker_url=redis_url, **options) as process:
         yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def pool_children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def wait_until(predicate, timeout: float, what: str, logs=()) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    detail = "\n".join(f"--- {p}\n{p.read_text()[-4000:]}" for p in logs if p.exists())
-    pytest.fail(f"timed out waiting for {what}\n{detail}")
 
 
 def documents_by_parcel() -> dict[int, list[tuple[str, int]]]:
@@ -272,7 +137,11 @@ def test_orders_placed_while_redis_is_down_commit_and_get_their_paperwork_later(
         # Every order committed and was paid; nothing hung on the dead broker.
         assert outcome.server_errors == 0, outcome.errors[:3]
         assert Order.objects.filter(status=Order.Status.PAID).count() == 50
-        assert outcome.percentile(0.95) < 5
+        # RELIABILITY T3.3: no hang. The publish circuit breaker (marketplace/celery.py) makes
+        # each process pay for one failed publish per outage window, not one per task. Measured
+        # p95 is ~1.8 s here, most of it 10 threads queueing on one variant's row lock on 2
+        # cores; the bound leaves room for a loaded CI machine while still catching a hang.
+        assert outcome.percentile(0.95) < 3
         assert PaperworkJob.objects.filter(status="pending").count() == 50
         assert not CustomsDocument.objects.exists()
 
