@@ -15,6 +15,7 @@ import time
 from celery import Celery, Task
 from django.db import transaction
 from kombu import Queue
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 
@@ -40,9 +41,14 @@ class TradepostTask(Task):
             return
         try:
             self.apply_async(args, kwargs)
+        except (KombuOperationalError, OSError) as exc:
+            if not self.app.conf.task_always_eager:  # eagerly, the task itself raised
+                _broker_down_until = time.monotonic() + BROKER_DOWN_SECONDS
+            logger.warning(
+                "could not publish %s%r (%s); a sweeper will retry", self.name, args, exc
+            )
         except Exception:
-            _broker_down_until = time.monotonic() + BROKER_DOWN_SECONDS
-            logger.warning("could not publish %s%r; a sweeper will retry", self.name, args)
+            logger.exception("%s%r failed after commit; a sweeper will retry", self.name, args)
 
 
 # After a failed publish, skip publishing from this process for a few seconds (a circuit

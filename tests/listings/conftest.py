@@ -7,28 +7,19 @@ from django.core.cache import cache
 
 from customs import fx
 from customs.hs import reset_hs_index
-from customs.loaders import load_all, unload_all
-from customs.models import HSCode
 from marketplace.listings.buyer import clear_rate_cache
 from marketplace.listings.catalog import reset_local_state
+from tests import customs_rules
 
-
-@pytest.fixture(scope="package")
-def _customs_tables_committed(django_db_setup, django_db_blocker):
-    # The HS nomenclature and the bundled ECB rates, committed once for this package (the
-    # customs app owns the tables and their loader); removed again afterwards.
-    with django_db_blocker.unblock():
-        load_all(only={"hs", "fx"})
-    yield
-    with django_db_blocker.unblock():
-        unload_all()
+# The shared customs rule fixtures (tests/customs_rules.py), committed once per package.
+_customs_rules_committed = customs_rules._customs_rules_committed
+rules = customs_rules.rules
 
 
 @pytest.fixture
-def customs_tables(_customs_tables_committed, db):
-    if not HSCode.objects.exists():
-        load_all(only={"hs", "fx"})  # a transactional test flushed them
-    return True
+def customs_tables(rules):
+    """HS nomenclature and ECB rates (with the rest of the customs rules)."""
+    return rules
 
 
 @pytest.fixture(autouse=True)

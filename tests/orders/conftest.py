@@ -7,33 +7,18 @@ from django.core.cache import cache
 from django.db.models import Sum
 
 from customs import fx
-from customs.loaders import load_all, unload_all
-from customs.models import Regime
 from customs.rulebook import invalidate_rules
 from marketplace.listings.buyer import clear_rate_cache
 from marketplace.listings.cache import GENERATION_KEY
 from marketplace.listings.models import Variant
 from marketplace.orders.locks import HOOKS
 from marketplace.orders.models import OrderLine
+from tests import customs_rules
 from tests.orders import factories as f
 
-
-@pytest.fixture(scope="package")
-def _customs_rules_committed(django_db_setup, django_db_blocker):
-    # Customs rules, HS codes and ECB rates committed once for this package; removed after,
-    # so other apps' tests start from the empty tables they expect.
-    with django_db_blocker.unblock():
-        load_all()
-    yield
-    with django_db_blocker.unblock():
-        unload_all()
-
-
-@pytest.fixture
-def rules(_customs_rules_committed, db):
-    if not Regime.objects.exists():
-        load_all()  # a transactional test flushed them: load again, inside this test
-    return True
+# The shared customs rule fixtures (tests/customs_rules.py), committed once per package.
+_customs_rules_committed = customs_rules._customs_rules_committed
+rules = customs_rules.rules
 
 
 @pytest.fixture(autouse=True)
