@@ -64,7 +64,7 @@ def book_sale(*, shop_order: ShopOrder, now: datetime) -> None:
         currency=currency,
         shop_order=shop_order,
         description=_("Commission %(rate)s %% on %(order)s")
-        % {"rate": (shop_order.commission_rate * 100).normalize(), "order": reference},
+        % {"rate": format((shop_order.commission_rate * 100).normalize(), "f"), "order": reference},
         key=f"commission:{shop_order.pk}",
         created_at=now,
     )

@@ -259,6 +259,7 @@ def test_the_balance_page_and_the_monthly_statement(paid_order, us_shop, seller,
     kinds = [r[1] for r in rows[2:-1]]
     assert kinds == ["sale", "commission"]
     assert rows[2][2] == paid_order.number and rows[2][4] == "48.00"
+    assert rows[3][3].startswith("Commission 10 % on ")  # not "1E+1 %"
     assert rows[-1][1] == "closing" and rows[-1][-1] == "43.20"
 
 
