@@ -238,11 +238,8 @@ class Shop(models.Model):
     def check_transition(self, target: str) -> None:
         if target not in self.TRANSITIONS.get(self.status, set()):
             raise IllegalTransition(
-                _("A shop that is %(old)s cannot become %(new)s.")
-                % {
-                    "old": self.get_status_display().lower(),
-                    "new": self.Status(target).label.lower(),
-                }
+                _("A shop that is “%(old)s” cannot become “%(new)s”.")
+                % {"old": self.get_status_display(), "new": self.Status(target).label}
             )
 
     def ship_from_lines(self) -> list[str]:

@@ -554,6 +554,7 @@ def _check_across_rows(shop: Shop, rows: list[ParsedRow], header: list[str]) -> 
         elif (
             status
             and current is not None
+            and status in Listing.Status.values  # an unknown value has its own error
             and status != current.status
             and status not in current.TRANSITIONS.get(current.status, set())
         ):
@@ -561,8 +562,8 @@ def _check_across_rows(shop: Shop, rows: list[ParsedRow], header: list[str]) -> 
                 RowError(
                     row.number,
                     "status",
-                    _("A %(old)s listing cannot become %(new)s.")
-                    % {"old": current.status, "new": status},
+                    _("A listing that is “%(old)s” cannot become “%(new)s”.")
+                    % {"old": current.get_status_display(), "new": Listing.Status(status).label},
                 )
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from marketplace.listings.models import Listing, ShippingRate, Variant
 
@@ -16,13 +17,13 @@ def catalog_section(shop) -> dict:
         paused=Count("pk", filter=Q(status=Listing.Status.PAUSED)),
         not_ready=Count("pk", filter=Q(status=Listing.Status.ACTIVE, export_ready=False)),
     )
-    summary = (
-        _(
-            "%(active)d live, %(drafts)d drafts, %(paused)d paused. "
-            "%(not_ready)d live listing(s) cannot ship abroad yet (customs data missing)."
-        )
-        % counts
-    )
+    by_status = _("Live: %(active)d, drafts: %(drafts)d, paused: %(paused)d.") % counts
+    not_ready = ngettext(
+        "%(not_ready)d live listing cannot ship abroad yet (customs data missing).",
+        "%(not_ready)d live listings cannot ship abroad yet (customs data missing).",
+        counts["not_ready"],
+    ) % {"not_ready": counts["not_ready"]}
+    summary = f"{by_status} {not_ready}"
     return {
         "title": _("Listings"),
         "summary": summary,
@@ -38,9 +39,15 @@ def stock_section(shop) -> dict | None:
     )
     if not alerts["low"] and not alerts["out"]:
         return None
+    low = ngettext(
+        "%(n)d variant is running low.", "%(n)d variants are running low.", alerts["low"]
+    ) % {"n": alerts["low"]}
+    out = ngettext("%(n)d variant is sold out.", "%(n)d variants are sold out.", alerts["out"]) % {
+        "n": alerts["out"]
+    }
     return {
         "title": _("Stock alerts"),
-        "summary": _("%(low)d variant(s) running low, %(out)d sold out.") % alerts,
+        "summary": f"{low} {out}",
         "url": reverse("listings:seller-listings", kwargs={"slug": shop.slug}) + "?stock=low",
         "action": _("See them"),
     }

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
@@ -317,7 +318,7 @@ class SellerListingFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any status")), *Listing.Status.choices]
     )
     readiness = forms.ChoiceField(
-        label=_("Export"),
+        label=pgettext_lazy("readiness to ship abroad", "Export"),
         required=False,
         choices=[
             ("", _("Any")),

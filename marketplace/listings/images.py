@@ -122,11 +122,15 @@ def _reencode(data: bytes, extension: str) -> CleanImage:
         with image:
             fmt = image.format or ""
             if fmt not in FORMATS:
-                raise _refuse(
-                    _("%(format)s images are not accepted: upload a JPEG, PNG or WebP photo.")
-                    % {"format": fmt or _("This kind of")},
-                    "image_format",
-                )
+                if fmt:
+                    message = _(
+                        "%(format)s images are not accepted: upload a JPEG, PNG or WebP photo."
+                    ) % {"format": fmt}
+                else:
+                    message = _(
+                        "This kind of image is not accepted: upload a JPEG, PNG or WebP photo."
+                    )
+                raise _refuse(message, "image_format")
             extensions, stored_ext, options = FORMATS[fmt]
             if extension not in extensions:
                 raise _refuse(

@@ -283,11 +283,8 @@ class Listing(models.Model):
     def check_transition(self, target: str) -> None:
         if target not in self.TRANSITIONS.get(self.status, set()):
             raise IllegalTransition(
-                _("A listing that is %(old)s cannot become %(new)s.")
-                % {
-                    "old": self.get_status_display().lower(),
-                    "new": self.Status(target).label.lower(),
-                }
+                _("A listing that is “%(old)s” cannot become “%(new)s”.")
+                % {"old": self.get_status_display(), "new": self.Status(target).label}
             )
 
     def export_readiness(self) -> ExportReadiness:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Min, OuterRef, ProtectedError, Q, Subquery
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Shop, User
 from marketplace.core.errors import DomainError
@@ -442,7 +443,12 @@ def delete_shipping_profile(*, profile: ShippingProfile) -> None:
     in_use = profile.listings.count()
     if in_use:
         raise DomainError(
-            _("%(n)d listing(s) use this profile; give them another profile first.") % {"n": in_use}
+            ngettext(
+                "%(n)d listing uses this profile; give it another profile first.",
+                "%(n)d listings use this profile; give them another profile first.",
+                in_use,
+            )
+            % {"n": in_use}
         )
     profile.delete()
     bump_catalog_generation()

@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from marketplace.orders.models import ShopOrder
 
@@ -24,13 +25,13 @@ def orders_section(shop) -> dict:
             ),
         ),
     )
-    summary = (
-        _(
-            "%(to_ship)d parcel(s) ready to ship, %(preparing)d waiting for paperwork, "
-            "%(failed)d with failed paperwork."
-        )
-        % counts
-    )
+    to_ship = ngettext(
+        "%(to_ship)d parcel is ready to ship.",
+        "%(to_ship)d parcels are ready to ship.",
+        counts["to_ship"],
+    ) % {"to_ship": counts["to_ship"]}
+    paperwork = _("Waiting for paperwork: %(preparing)d, paperwork failed: %(failed)d.") % counts
+    summary = f"{to_ship} {paperwork}"
     return {
         "title": _("Orders"),
         "summary": summary,

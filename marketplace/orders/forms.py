@@ -7,6 +7,7 @@ from datetime import date
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 from django_countries import countries
 
 from marketplace.orders.models import ShopOrder
@@ -52,7 +53,10 @@ class PlaceOrderForm(forms.Form):
     checkout_token = forms.UUIDField(widget=forms.HiddenInput)
     expected_total = forms.DecimalField(widget=forms.HiddenInput, max_digits=14, decimal_places=3)
     method = forms.ChoiceField(
-        label=_("Pay by"), choices=METHODS, widget=forms.RadioSelect, initial="card"
+        label=pgettext_lazy("payment method", "Pay by"),
+        choices=METHODS,
+        widget=forms.RadioSelect,
+        initial="card",
     )
     card_number = forms.CharField(
         label=_("Card number"),
@@ -64,7 +68,7 @@ class PlaceOrderForm(forms.Form):
         label=_("Expiry (MM/YY)"),
         required=False,
         max_length=7,
-        widget=forms.TextInput(attrs={"autocomplete": "cc-exp", "placeholder": "MM/YY"}),
+        widget=forms.TextInput(attrs={"autocomplete": "cc-exp", "placeholder": _("MM/YY")}),
     )
     cvc = forms.CharField(
         label=_("Security code"),
@@ -154,7 +158,10 @@ class RefundForm(forms.Form):
                 max_value=line.quantity_open,
                 initial=0,
                 required=False,
-                help_text=_("%(n)d can be refunded") % {"n": line.quantity_open},
+                help_text=ngettext(
+                    "%(n)d can be refunded", "%(n)d can be refunded", line.quantity_open
+                )
+                % {"n": line.quantity_open},
             )
 
     def line_fields(self):

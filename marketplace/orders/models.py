@@ -215,11 +215,8 @@ class Order(models.Model):
     def check_transition(self, target: str) -> None:
         if target not in self.TRANSITIONS.get(self.status, set()):
             raise IllegalTransition(
-                _("An order that is %(old)s cannot become %(new)s.")
-                % {
-                    "old": self.get_status_display().lower(),
-                    "new": self.Status(target).label.lower(),
-                }
+                _("An order that is “%(old)s” cannot become “%(new)s”.")
+                % {"old": self.get_status_display(), "new": self.Status(target).label}
             )
 
     def address_lines(self) -> list[str]:
@@ -363,11 +360,8 @@ class ShopOrder(models.Model):
     def check_transition(self, target: str) -> None:
         if target not in self.TRANSITIONS.get(self.status, set()):
             raise IllegalTransition(
-                _("A parcel that is %(old)s cannot become %(new)s.")
-                % {
-                    "old": self.get_status_display().lower(),
-                    "new": self.Status(target).label.lower(),
-                }
+                _("A parcel that is “%(old)s” cannot become “%(new)s”.")
+                % {"old": self.get_status_display(), "new": self.Status(target).label}
             )
 
     @property

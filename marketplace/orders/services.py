@@ -536,8 +536,8 @@ def ship_shop_order(
             )
         if shop_order.status not in (SO.PAID, SO.PAPERWORK_READY):
             raise DomainError(
-                _("A parcel that is %(status)s cannot be shipped.")
-                % {"status": shop_order.get_status_display().lower()}
+                _("A parcel that is “%(status)s” cannot be shipped.")
+                % {"status": shop_order.get_status_display()}
             )
         move_shop_order(
             shop_order,
@@ -646,8 +646,8 @@ def _cancel_locked(
 ) -> None:
     if not shop_order.before_shipment:
         raise DomainError(
-            _("A parcel that is %(status)s cannot be cancelled; refund it instead.")
-            % {"status": shop_order.get_status_display().lower()}
+            _("A parcel that is “%(status)s” cannot be cancelled; refund it instead.")
+            % {"status": shop_order.get_status_display()}
         )
     if shop_order.status == SO.PENDING_PAYMENT:
         raise DomainError(_("Cancel the whole order while it awaits payment."))
@@ -710,8 +710,8 @@ def refund_shop_order(
         shop_order.order = order
         if shop_order.status not in (SO.PAID, SO.PAPERWORK_READY, SO.SHIPPED, SO.DELIVERED):
             raise DomainError(
-                _("A parcel that is %(status)s cannot be refunded.")
-                % {"status": shop_order.get_status_display().lower()}
+                _("A parcel that is “%(status)s” cannot be refunded.")
+                % {"status": shop_order.get_status_display()}
             )
         own_lines = {line.pk: line for line in OrderLine.objects.filter(shop_order=shop_order)}
         for pk, quantity in lines.items():

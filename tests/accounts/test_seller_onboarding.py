@@ -127,7 +127,7 @@ def test_suspend_needs_a_reason_and_illegal_moves_are_refused(staff):
     shop = ShopFactory(status=Shop.Status.PENDING)
     now = timezone.now()
 
-    with pytest.raises(DomainError, match="cannot become suspended"):
+    with pytest.raises(DomainError, match="“Pending review” cannot become “Suspended”"):
         services.suspend_shop(shop=shop, actor=staff, reason="x", now=now)
     services.approve_shop(shop=shop, actor=staff, now=now)
     with pytest.raises(DomainError, match="reason"):

@@ -132,7 +132,24 @@ def test_a_bad_row_stops_everything_and_errors_name_row_and_column(
     assert job.skipped_rows == 2
 
 
-def test_valid_rows_only_applies_the_good_rows(shop, seller, tees, run_on_commit):
+def test_a_status_change_the_listing_cannot_make_names_both_statuses(
+    shop, seller, tees, run_on_commit
+):
+    draft = make_listing(
+        shop, category=tees, status=Listing.Status.DRAFT, variants=[{"sku": "D-1"}]
+    )
+    text = "\n".join(["listing,sku,status", f"{draft.pk},D-1,paused"])
+    job = _import(shop, seller, text, run_on_commit=run_on_commit)
+    assert job.errors == [
+        {
+            "row": 2,
+            "column": "status",
+            "message": "A listing that is “Draft” cannot become “Paused”.",
+        }
+    ]
+
+
+def test_valid_rows_only_applies_the_good_rows(shop, seller, tees, run_on_commit, client_for):
     text = "\n".join(
         [
             "sku,title,category,price,stock",
@@ -148,6 +165,14 @@ def test_valid_rows_only_applies_the_good_rows(shop, seller, tees, run_on_commit
     ]
     assert set(Variant.objects.values_list("sku", flat=True)) == {"GOOD-1", "GOOD-2"}
     assert (job.created_listings, job.skipped_rows) == (2, 1)
+    html = (
+        client_for(seller)
+        .get(reverse("listings:seller-import-detail", kwargs={"slug": shop.slug, "pk": job.pk}))
+        .content.decode()
+    )
+    assert "2 listings saved (2 new, 0 updated)." in html
+    assert "2 variants saved (2 new, 0 updated)." in html
+    assert "1 row with errors was skipped." in html
 
 
 def test_rows_across_the_file_are_checked(shop, other_shop, seller, tees, run_on_commit):

@@ -337,7 +337,7 @@ def test_shipping_profile_and_zone_from_the_pages(client_for, seller, seller_sta
     assert client_for(seller_staff).post(delete_url).status_code == 403
     listing = make_listing(shop, profile=profile)
     response = client_for(seller).post(delete_url, follow=True)
-    assert "1 listing(s) use this profile" in response.content.decode()
+    assert "1 listing uses this profile" in response.content.decode()
     listing.delete()
     Variant.objects.all().delete()
     client_for(seller).post(delete_url)
@@ -357,4 +357,4 @@ def test_dashboard_shows_catalog_sections_and_checklist(client_for, seller, shop
     html = client.get(
         reverse("accounts:shop-dashboard", kwargs={"slug": shop.slug})
     ).content.decode()
-    assert "Stock alerts" in html and "1 sold out" in html
+    assert "Stock alerts" in html and "1 variant is sold out" in html

@@ -108,6 +108,7 @@ def test_the_buyer_sees_the_commercial_invoice_but_not_the_declaration(
     client = client_for(buyer)
     page = client.get(paid_order.get_absolute_url())
     so = next(s for s in page.context["shop_orders"] if s.shop_id == us_shop.pk)
+    assert so.service_label and f"{so.service_label} delivery: " in page.content.decode()
     assert [d.kind for d in so.buyer_documents] == ["invoice"]
     invoice = so.buyer_documents[0]
     response = client.get(reverse("orders:order-document", args=[paid_order.number, invoice.pk]))

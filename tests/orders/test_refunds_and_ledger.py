@@ -248,6 +248,7 @@ def test_the_balance_page_and_the_monthly_statement(paid_order, us_shop, seller,
     assert page.status_code == 200
     balance = page.context["balance"]
     assert (balance.total, balance.pending, balance.available) == (D("43.20"), D("43.20"), 0)
+    assert "less the platform commission (10 %)" in page.content.decode()
     now = timezone.now()
     response = client.get(
         reverse("orders:seller-statement", args=[us_shop.slug, now.year, now.month])

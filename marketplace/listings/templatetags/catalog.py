@@ -38,21 +38,32 @@ def price(context, amount: Decimal | None, currency: str, upper: Decimal | None 
         return ""
     language = translation.get_language() or "en"
     original = buyer.formatted(amount, currency, language)
-    prefix = _("from") + " " if upper is not None and upper != amount else ""
+    ranged = upper is not None and upper != amount
     converter = _converter(context)
     converted = converter.convert(amount, currency) if converter else None
     if converter is None or converted is None or converter.to_currency == currency:
-        return format_html('<span class="price">{}{}</span>', prefix, original)
-    shown = buyer.formatted(converted, converter.to_currency, language)
+        return format_html(
+            '<span class="price">{}</span>', _from_price(original) if ranged else original
+        )
+    shown = format_html("≈&nbsp;{}", buyer.formatted(converted, converter.to_currency, language))
     return format_html(
-        '<span class="price"><span class="price-converted" title="{}">{}≈&nbsp;{}</span>'
+        '<span class="price"><span class="price-converted" title="{}">{}</span>'
         ' <span class="price-original">{}</span></span>',
         _("Approximate, converted at the ECB reference rate; you pay in %(currency)s.")
         % {"currency": currency},
-        prefix,
-        shown,
+        _from_price(shown) if ranged else shown,
         original,
     )
+
+
+def _from_price(price) -> str:
+    """The lowest price of a range as one "from <price>" phrase: languages order it their way.
+
+    The translation is split at the placeholder so that ``format_html`` escapes the words and
+    keeps the price's own markup.
+    """
+    before, _placeholder, after = _("from %(price)s").partition("%(price)s")
+    return format_html("{}{}{}", before, price, after)
 
 
 @register.simple_tag

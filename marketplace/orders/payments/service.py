@@ -61,8 +61,8 @@ class PaymentOutcome:
 def _move_payment(payment: Payment, target: str, **fields) -> None:
     if target not in Payment.TRANSITIONS.get(payment.status, set()):
         raise IllegalTransition(
-            _("A payment that is %(old)s cannot become %(new)s.")
-            % {"old": payment.get_status_display().lower(), "new": P(target).label.lower()}
+            _("A payment that is “%(old)s” cannot become “%(new)s”.")
+            % {"old": payment.get_status_display(), "new": P(target).label}
         )
     moved = Payment.objects.filter(pk=payment.pk, status=payment.status).update(
         status=target, **fields
@@ -229,8 +229,8 @@ def confirm_bank_transfer(*, payment: Payment, actor: User, now: datetime) -> Pa
         raise DomainError(_("Only bank transfers are confirmed by hand."))
     if payment.status != P.PENDING:
         raise DomainError(
-            _("This payment is %(status)s, not awaiting a transfer.")
-            % {"status": payment.get_status_display().lower()}
+            _("This payment is “%(status)s”, not awaiting a transfer.")
+            % {"status": payment.get_status_display()}
         )
     result = capture_and_mark_paid(payment=payment, now=now, actor=actor)
     if result.state != "paid":

@@ -1,6 +1,8 @@
-"""Template helpers of the order pages: the header's cart link, status pills."""
+"""Template helpers of the order pages: the header's cart link, status pills, percentages."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django import template
 from django.db.models import Sum
@@ -58,3 +60,11 @@ def orders_nav(context):
 def status_pill(value: str, label: str = ""):
     css = PILL_CLASSES.get(value, "pending")
     return format_html('<span class="pill pill-{}">{}</span>', css, label or value)
+
+
+@register.filter
+def percent(rate):
+    """A rate stored as a fraction (``0.0800``) in percent (``8.0000``); pipe it to floatformat."""
+    if rate is None or rate == "":
+        return ""
+    return Decimal(str(rate)) * 100
