@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 
 import pytest
@@ -15,18 +14,10 @@ from customs.loaders import load_all
 from customs.models import ExchangeRate
 from marketplace.listings.buyer import clear_rate_cache
 from marketplace.listings.catalog import reset_local_state
-from tests.factories import PASSWORD
+from tests.e2e.helpers import sign_in
 from tests.listings.factories import make_category, make_listing, make_profile
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(re.compile(r".*/account/.*|.*/$"))
 
 
 @pytest.fixture

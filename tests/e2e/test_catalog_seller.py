@@ -21,18 +21,10 @@ from marketplace.listings.models import (
     ShippingRate,
     ShippingZone,
 )
-from tests.factories import PASSWORD
+from tests.e2e.helpers import sign_in
 from tests.listings.factories import make_category
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(re.compile(r".*/account/.*|.*/$"))
 
 
 @pytest.fixture

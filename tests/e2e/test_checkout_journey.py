@@ -14,20 +14,12 @@ from playwright.sync_api import expect
 
 from customs.loaders import load_all
 from marketplace.orders.models import Order, ShopOrder
-from tests.factories import PASSWORD
+from tests.e2e.helpers import sign_in
 from tests.orders import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 TRACKING = {"maple-thread": "RR123456785GB", "jade-studio": "LX987654326CN"}
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_login").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(re.compile(r".*/account/.*|.*/$"))
 
 
 def sign_out(page) -> None:
