@@ -18,6 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from customs.models import CustomsDeclaration, CustomsDocument
+from marketplace.core.money import minor_units, quantize
 
 CERTIFICATION = (
     "I, the undersigned, whose name and address are given on the item, certify that the "
@@ -67,11 +68,8 @@ def _latin(text) -> str:
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return (
-        f"{amount:,.2f} {currency}"
-        if currency not in ("JPY", "KRW")
-        else f"{amount:,.0f} {currency}"
-    )
+    # Every currency with its own minor unit (JPY none, KWD three), half-up like the quote.
+    return f"{quantize(amount, currency):,.{minor_units(currency)}f} {currency}"
 
 
 def _kg(weight: Decimal) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from rapidfuzz import fuzz, process
+
+from customs.text import fold
 
 HS_INPUT_RE = re.compile(r"^\d{6}(\d{2}){0,2}$")
 # Chapters reserved for national use: not valid on an international declaration.
@@ -93,11 +94,6 @@ _PREFIX_FACTOR = 0.7
 _FUZZY_FACTOR = 0.6
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in text if not unicodedata.combining(c)).casefold()
-
-
 def _stem(word: str) -> str:
     # Light English plural folding; enough for "shirts"/"shirt", "boxes"/"box", "knives".
     if len(word) > 4 and word.endswith("ies"):
@@ -113,7 +109,7 @@ def _stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     # "T-shirts" -> "tshirt": hyphenated compounds are one word for sellers and for the HS.
-    folded = re.sub(r"(\w)[-'](\w)", r"\1\2", _fold(text))
+    folded = re.sub(r"(\w)[-'](\w)", r"\1\2", fold(text))
     words = re.findall(r"[a-z0-9]+", folded)
     return [_stem(w) for w in words if w not in _NOISE and len(w) > 1]
 

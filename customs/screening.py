@@ -12,7 +12,6 @@ import hashlib
 import io
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from rapidfuzz import fuzz, process
 
 from customs.models import ScreeningHit, ScreeningList
+from customs.text import fold
 from marketplace.core.errors import DomainError, IllegalTransition
 
 OFAC_DIR = Path(__file__).resolve().parent / "data" / "ofac"
@@ -76,8 +76,7 @@ _LEGAL_SUFFIXES = frozenset(
 
 def normalize_name(name: str) -> str:
     """Casefolded ASCII tokens without legal suffixes, sorted: order-free comparison."""
-    text = unicodedata.normalize("NFKD", name or "")
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    text = fold(name)
     # "S.A." and "L.L.C." are one token each, so they can be recognised as legal suffixes.
     text = re.sub(r"\b([a-z])\.", r"\1", text)
     tokens = [t for t in re.findall(r"[a-z0-9]+", text) if t not in _LEGAL_SUFFIXES]
