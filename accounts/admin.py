@@ -82,12 +82,12 @@ def _review_with_reason(modeladmin, request, queryset, *, service, title, verb):
         form = ShopReviewReasonForm()
     return TemplateResponse(
         request,
-        "admin/accounts/shop/review_reason.html",
+        "admin/action_reason.html",
         {
             **modeladmin.admin_site.each_context(request),
             "title": title,
             "form": form,
-            "shops": queryset,
+            "objects": queryset,
             "action": request.POST.get("action"),
             "opts": modeladmin.model._meta,
         },

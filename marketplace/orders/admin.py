@@ -118,7 +118,7 @@ def _with_reason(modeladmin, request, queryset, *, title: str, apply):
         form = ReasonForm()
     return TemplateResponse(
         request,
-        "admin/orders/reason.html",
+        "admin/action_reason.html",
         {
             **modeladmin.admin_site.each_context(request),
             "title": title,
