@@ -40,18 +40,6 @@ NON_DELIVERY = {
     "redirect": "Redirect to the address below",
     "abandon": "Treat as abandoned",
 }
-SCHEME_LABELS = {
-    "IOSS": "IOSS number",
-    "UK_VAT": "UK VAT number",
-    "VOEC": "VOEC number",
-    "AU_ARN": "Australian ARN",
-    "NZ_GST": "NZ GST number",
-    "SG_OVR": "Singapore GST (OVR) number",
-    "MY_LRN": "Malaysia LVG registration number",
-    "CH_VAT": "Swiss VAT number",
-    "BR_RC": "Remessa Conforme certification",
-    "CN_CBEC": "CBEC registration",
-}
 
 
 def _latin(text) -> str:
@@ -198,7 +186,7 @@ def _render_cn23(d: CustomsDeclaration) -> bytes:
     ):
         p.text(106, y, f"{label}: {value or ''}", 7)
         y += 3.6
-    p.text(106, y, f"Importer/addressee reference (if any): {to.get('reference', '')}", 7)
+    p.text(106, y, f"Importer/addressee reference (if any): {_importer_reference(d)}", 7)
     p.text(106, y + 3.6, f"Importer/addressee fax/e-mail (if known): {to.get('email', '')}", 7)
 
     # Contents
@@ -254,8 +242,8 @@ def _render_cn23(d: CustomsDeclaration) -> bytes:
     p.tick(12, y, f"(14) Invoice  No. of invoice: {d.invoice_number}", bool(d.invoice_number))
     y += 6
     p.text(12, y, f"Incoterm: {d.incoterm} {d.incoterm_place}", 7)
-    if d.tax_scheme and d.tax_scheme_id:
-        p.text(90, y, f"{SCHEME_LABELS.get(d.tax_scheme, d.tax_scheme)}: {d.tax_scheme_id}", 7)
+    if d.deemed_supplier:
+        p.text(90, y, _deemed_supplier_line(d), 7)
     y += 5
     p.text(12, y, "Office of origin / Date of posting: ____________________", 7)
     y += 6
@@ -309,7 +297,9 @@ def _render_cn22(d: CustomsDeclaration) -> bytes:
     p.text(12, y, f"(6) Total weight: {_kg(d.total_gross_weight_kg)}", 7, bold=True)
     p.text(110, y, f"(7) Total value: {_money(d.total_value, d.currency)}", 7, bold=True)
     y += 6
-    p.text(12, y, f"Sender's customs reference: {_sender_reference(d)}", 7)
+    p.text(12, y, f"Sender's customs reference (if any): {_sender_reference(d)}", 7)
+    y += 4
+    p.text(12, y, f"Importer's reference (if any): {_importer_reference(d)}", 7)
     y += 4
     p.text(12, y, f"Invoice: {d.invoice_number}   Incoterm: {d.incoterm} {d.incoterm_place}", 7)
     y += 6
@@ -327,14 +317,35 @@ def _render_cn22(d: CustomsDeclaration) -> bytes:
 
 
 def _sender_reference(d: CustomsDeclaration) -> str:
+    """The seller's own references (EORI, exporter reference); never the marketplace's."""
     parts = []
     if d.sender.get("eori"):
         parts.append(f"EORI {d.sender['eori']}")
-    if d.tax_scheme and d.tax_scheme_id:
-        parts.append(f"{d.tax_scheme.replace('_', ' ')} {d.tax_scheme_id}")
     if d.sender.get("exporter_reference"):
         parts.append(d.sender["exporter_reference"])
     return "; ".join(parts)
+
+
+def _scheme_code(supplier: dict) -> str:
+    return supplier["scheme"].replace("_", " ")
+
+
+def _importer_reference(d: CustomsDeclaration) -> str:
+    """The importer's reference box: where posts and customs look for the IOSS (or other
+    deemed-supplier) number that releases the parcel without charging the tax again, then
+    the addressee's own tax reference, if any."""
+    parts = []
+    if d.deemed_supplier:
+        s = d.deemed_supplier
+        parts.append(f"{_scheme_code(s)} {s['number']} ({s['name']}, deemed supplier)")
+    if d.addressee.get("reference"):
+        parts.append(d.addressee["reference"])
+    return "; ".join(parts)
+
+
+def _deemed_supplier_line(d: CustomsDeclaration) -> str:
+    s = d.deemed_supplier
+    return f"Deemed supplier: {s['name']}, {s['label']} {s['number']}"
 
 
 def render_invoice(d: CustomsDeclaration) -> bytes:
@@ -357,9 +368,6 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
         if sender.get(key):
             p.text(12, y, f"{label}: {sender[key]}", 7)
             y += 3.5
-    if d.tax_scheme and d.tax_scheme_id:
-        p.text(12, y, f"{SCHEME_LABELS.get(d.tax_scheme, d.tax_scheme)}: {d.tax_scheme_id}", 7)
-        y += 3.5
     p.text(110, 32, "Buyer / importer (consignee)", 8, bold=True)
     y2 = 36
     for line in _party_lines(to):
@@ -370,6 +378,13 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
             p.text(110, y2, f"{label}: {to[key]}", 7)
             y2 += 3.5
     y = max(y, y2) + 3
+    if d.deemed_supplier:
+        # The marketplace, not the seller, is the supplier of record for the tax it collected.
+        p.text(12, y, "Deemed supplier (tax collected at checkout)", 8, bold=True)
+        y += 4
+        p.text(12, y, f"{d.deemed_supplier['name']}, {d.deemed_supplier['label']}: "
+               f"{d.deemed_supplier['number']}", 7)  # fmt: skip
+        y += 6
     p.text(12, y, f"Country of export: {d.ship_from}", 7)
     p.text(60, y, f"Country of destination: {d.destination}", 7)
     p.text(110, y, f"Transport: {'postal' if d.transport == 'post' else 'courier'}", 7)
@@ -429,13 +444,14 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
 
 
 def _vat_statement(d: CustomsDeclaration) -> str:
-    if d.tax_collected and d.tax_scheme:
-        scheme = SCHEME_LABELS.get(d.tax_scheme, d.tax_scheme)
-        ident = f" {d.tax_scheme_id}" if d.tax_scheme_id else ""
+    if d.tax_collected and d.deemed_supplier:
+        s = d.deemed_supplier
         return (
-            f"Destination tax of {_money(d.tax, d.currency)} charged at the point of sale "
-            f"({scheme}{ident})."
+            f"Destination tax of {_money(d.tax, d.currency)} charged at the point of sale by "
+            f"{s['name']} as deemed supplier ({s['label']} {s['number']})."
         )
+    if d.tax_collected:
+        return "Duty and tax paid by the seller (DDP)."
     return "VAT 0 % - export; import taxes are due from the consignee at the destination."
 
 
@@ -459,7 +475,11 @@ def advance_data(d: CustomsDeclaration) -> dict:
     sender["eori"] = d.sender.get("eori", "")
     sender["vat_number"] = d.sender.get("vat_number", "")
     addressee = party(d.addressee)
-    addressee["importer_reference"] = d.addressee.get("reference", "")
+    # The importer reference carries the deemed supplier's number (the IOSS number in the EU
+    # H7 data set); the addressee's own tax code travels beside it.
+    own = d.addressee.get("reference", "")
+    addressee["importer_reference"] = d.deemed_supplier["number"] if d.deemed_supplier else own
+    addressee["tax_reference"] = own
     return {
         "schema": "tradepost.advance-data/1",
         "message": "ITMATT",
@@ -494,8 +514,12 @@ def advance_data(d: CustomsDeclaration) -> dict:
         "certificate_numbers": [n for n in d.certificate_numbers.split(",") if n.strip()],
         "incoterm": d.incoterm,
         "tax_scheme": (
-            {"type": d.tax_scheme, "id": d.tax_scheme_id}
-            if d.tax_collected and d.tax_scheme
+            {
+                "type": d.deemed_supplier["scheme"],
+                "id": d.deemed_supplier["number"],
+                "deemed_supplier": d.deemed_supplier["name"],
+            }
+            if d.deemed_supplier
             else None
         ),
         "duty_tax_collected": {

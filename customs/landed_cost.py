@@ -22,6 +22,8 @@ from customs.hs import HS_INPUT_RE, normalize_hs_code
 from customs.ics2 import validate_description
 from customs.models import Regime, Restriction, SanctionedDestination
 from customs.rulebook import EU_MEMBERS, RuleBook, get_rules
+from customs.schemes import label as scheme_label
+from customs.schemes import scheme_number
 from marketplace.core.money import quantize, round_to_increment
 
 ZERO = Decimal(0)
@@ -481,6 +483,19 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
             or under(regime.collect_max_basis, regime.collect_max_value)
         )
     )
+
+    if collected and regime.tax_scheme and not scheme_number(regime.tax_scheme):
+        # Never promise "nothing more to pay on delivery" without the number that lets the
+        # destination post release the parcel untaxed: the tax is then paid at the border.
+        collected = False
+        calc.warnings.insert(
+            0,
+            _(
+                "The marketplace has no %(scheme)s configured, so %(tax)s is not collected at "
+                "checkout: the buyer pays duty and %(tax)s to the carrier on delivery (DAP)."
+            )
+            % {"scheme": scheme_label(regime.tax_scheme), "tax": regime.tax_name or _("tax")},
+        )
 
     # --- duty -----------------------------------------------------------------------------
     line_results = [

@@ -598,6 +598,9 @@ class CustomsDeclaration(models.Model):
     tax_collected = models.BooleanField(_("tax collected at checkout"), default=False)
     tax_scheme = models.CharField(_("tax scheme"), max_length=12, blank=True)
     tax_scheme_id = models.CharField(_("tax scheme id"), max_length=40, blank=True)
+    # The marketplace as deemed supplier when it collected the tax: name, scheme, label and
+    # number, frozen so a later settings change never alters a parcel already declared.
+    deemed_supplier = models.JSONField(_("deemed supplier"), default=dict, blank=True)
     non_delivery = models.CharField(
         _("if undeliverable"), max_length=24, choices=NonDelivery.choices
     )

@@ -34,6 +34,8 @@ from customs.models import (
     Quote,
 )
 from customs.s10 import validate_s10
+from customs.schemes import deemed_supplier, scheme_number
+from customs.schemes import label as scheme_label
 from marketplace.core.errors import DomainError
 from marketplace.core.money import quantize
 
@@ -148,7 +150,7 @@ def sender_snapshot(shop) -> dict:
 
 def tax_scheme_id(scheme: str) -> str:
     """The marketplace's registration number for a tax scheme (settings, not code)."""
-    return (getattr(settings, "CUSTOMS_TAX_SCHEME_IDS", {}) or {}).get(scheme, "")
+    return scheme_number(scheme)
 
 
 def create_declaration(
@@ -165,11 +167,14 @@ def create_declaration(
     item_id: str = "",
     gross_weight_kg: Decimal | None = None,
     comments: str = "",
+    paid_tax_scheme: str = "",
 ) -> CustomsDeclaration:
     """Freeze the declaration of one consignment and enqueue its documents after commit.
 
     Idempotent per ``reference`` (one declaration per consignment): a second call returns the
-    existing declaration unchanged. Refuses a blocked consignment with the reasons.
+    existing declaration unchanged. Refuses a blocked consignment with the reasons, and a
+    consignment whose tax the buyer paid under ``paid_tax_scheme`` when the marketplace's
+    number for that scheme is no longer configured (the parcel would be taxed again).
     """
     existing = CustomsDeclaration.objects.filter(reference=reference).first()
     if existing is not None:
@@ -188,9 +193,16 @@ def create_declaration(
     if item_id:
         item_id = _checked_item_id(item_id, consignment.transport)
     scheme = result.tax_scheme if result.collected_at_checkout else ""
-    scheme_id = tax_scheme_id(scheme) if scheme else ""
-    if scheme and not scheme_id:
-        logger.warning("no %s number configured (CUSTOMS_TAX_SCHEME_IDS)", scheme)
+    if paid_tax_scheme and scheme != paid_tax_scheme:
+        raise DomainError(
+            _(
+                "The buyer paid the tax at checkout under %(scheme)s, but the marketplace's "
+                "%(label)s is not configured: set it in CUSTOMS_TAX_SCHEME_IDS, then retry."
+            )
+            % {"scheme": paid_tax_scheme, "label": scheme_label(paid_tax_scheme)},
+            code="tax_scheme",
+        )
+    supplier = deemed_supplier(scheme) if scheme else None
     cur = consignment.currency
     net = sum((ln.net_weight_kg * ln.quantity for ln in consignment.lines), Decimal(0))
     gross = gross_weight_kg if gross_weight_kg is not None else net + PACKAGING_KG
@@ -226,8 +238,9 @@ def create_declaration(
                 incoterm=result.incoterm,
                 incoterm_place=f"{addressee.city}, {addressee.country}".strip(", "),
                 tax_collected=result.collected_at_checkout,
-                tax_scheme=scheme,
-                tax_scheme_id=scheme_id,
+                tax_scheme=scheme if supplier else "",
+                tax_scheme_id=supplier.number if supplier else "",
+                deemed_supplier=supplier.snapshot() if supplier else {},
                 non_delivery=_non_delivery(shop),
                 invoice_number=invoice_number[:40],
                 invoice_date=invoice_date or consignment.date,

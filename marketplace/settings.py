@@ -379,11 +379,33 @@ LISTINGS_CACHE_SECONDS = env_int("LISTINGS_CACHE_SECONDS", 120)
 # Customs: the ECB feed to import rates from (e.g. the eurofxref-hist-90d.xml URL). Unset
 # (the default) means no network at all: the bundled snapshot and manual rates are used.
 ECB_RATES_URL = env_str("ECB_RATES_URL")
-# The marketplace's own tax-scheme registrations, printed on declarations when it collected
-# the tax at checkout: "IOSS=IM2760000000,UK_VAT=GB123456789,VOEC=VOEC1234567,AU_ARN=...".
+# The marketplace's own tax-scheme registrations: "IOSS=IM2760000000,UK_VAT=GB123456789,...".
+# Tax is collected at checkout under a scheme only when its number is here (otherwise the
+# quote falls back to DAP), and the number is printed on every document of the parcel.
+# The local profile (demo, bin/run, tests) uses clearly fake but well-formed numbers;
+# production has none until set, and `check --deploy` errors for each scheme the regimes use.
+CUSTOMS_DEMO_TAX_SCHEME_IDS = {
+    "IOSS": "IM9990000001",
+    "UK_VAT": "GB999999973",  # HMRC's published test VAT number
+    "VOEC": "VOEC9999999",
+    "AU_ARN": "999999999999",
+    "NZ_GST": "99999902",
+    "SG_OVR": "M99999999Z",
+    "MY_LRN": "LVG99999999",
+    "CH_VAT": "CHE-999.999.996 MWST",
+    "BR_RC": "RC-DEMO-99999",
+    "CN_CBEC": "CBEC-DEMO-99999",
+}
 CUSTOMS_TAX_SCHEME_IDS = dict(
-    item.split("=", 1) for item in env_list("CUSTOMS_TAX_SCHEME_IDS", []) if "=" in item
+    item.split("=", 1)
+    for item in env_list(
+        "CUSTOMS_TAX_SCHEME_IDS",
+        [] if PRODUCTION else [f"{k}={v}" for k, v in CUSTOMS_DEMO_TAX_SCHEME_IDS.items()],
+    )
+    if "=" in item
 )
+# The marketplace operator as named on documents when it is the deemed supplier.
+CUSTOMS_MARKETPLACE_NAME = env_str("CUSTOMS_MARKETPLACE_NAME", "Tradepost")
 # A paperwork job claimed longer ago than this is taken to belong to a dead worker.
 CUSTOMS_JOB_LEASE_SECONDS = env_int("CUSTOMS_JOB_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30)
 # Pending jobs older than this are re-published by the sweeper (the broker may have been down).

@@ -17,6 +17,12 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "tradepost.example",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "DATABASE_URL": "postgres://tradepost@127.0.0.1:5432/tradepost",
+    # Well-formed, not the demo's: every scheme the regimes collect tax under.
+    "CUSTOMS_TAX_SCHEME_IDS": (
+        "IOSS=IM5280001234,UK_VAT=GB123456782,VOEC=VOEC2001234,AU_ARN=500123456789,"
+        "NZ_GST=49091850,SG_OVR=M90371234X,MY_LRN=LVG12345678,CH_VAT=CHE-116.281.710 MWST,"
+        "BR_RC=RC-2024-00123,CN_CBEC=CBEC-3101-0001"
+    ),
 }
 
 
@@ -50,6 +56,16 @@ def test_production_without_redis_or_postgres_is_flagged():
 
     assert result.returncode != 0
     assert "tradepost.W001" in result.stderr and "tradepost.W002" in result.stderr
+
+
+def test_production_without_tax_scheme_numbers_is_an_error():
+    env = {**PRODUCTION_ENV}
+    del env["CUSTOMS_TAX_SCHEME_IDS"]
+
+    result = _check_deploy(**env)
+
+    assert result.returncode != 0
+    assert "customs.E001" in result.stderr and "No IOSS number is configured" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():

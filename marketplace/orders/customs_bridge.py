@@ -352,6 +352,7 @@ def create_declaration(*, shop_order, now: datetime):
     if not inputs:
         raise DomainError(_("This parcel has no customs quote to declare."))
     consignment = Consignment.from_dict(inputs)
+    paid = (shop_order.quote or {}).get("quote") or {}
     addressee = PartyAddress(
         name=order.ship_name,
         business=order.ship_company,
@@ -372,6 +373,7 @@ def create_declaration(*, shop_order, now: datetime):
         invoice_date=now.date(),
         order_number=order.number,
         quote_id=shop_order.customs_quote_id,
+        paid_tax_scheme=paid.get("tax_scheme", "") if paid.get("collected_at_checkout") else "",
     )
 
 

@@ -146,7 +146,7 @@ def test_cn22_pdf_carries_every_field(rules, export_shop, run_on_commit):
         "30.00 EUR",
         "(6) Total weight: 1.760 kg",
         "(7) Total value: 145.00 EUR",
-        "IOSS IM2760000001",
+        "Importer's reference (if any): IOSS IM2760000001 (Tradepost, deemed supplier)",
         "certify that the particulars given in this declaration are correct",
         "Sam Seller",
         "2026-10-15",
@@ -176,7 +176,8 @@ def test_cn23_pdf_carries_every_field_and_the_barcode_id(rules, export_shop, run
         "Postcode: 97204",
         "City: Portland",
         "Tel. No.: +15035550100",
-        "Sender's customs reference (if any): IOSS IM2760000001; EXP-42",
+        "Sender's customs reference (if any): EXP-42",
+        "Importer/addressee reference (if any): IOSS IM2760000001 (Tradepost, deemed supplier)",
         "Name: Bea Buyer",
         "Address: Torstra",
         "Importer/addressee fax/e-mail (if known): buyer@example.test",
@@ -217,7 +218,8 @@ def test_commercial_invoice_pdf_carries_every_field(rules, export_shop, run_on_c
         "Seller / exporter",
         "Maple & Thread LLC",
         "VAT No.: US-EIN-12-3456789",
-        "IOSS number: IM2760000001",
+        "Deemed supplier (tax collected at checkout)",
+        "Tradepost, IOSS number: IM2760000001",
         "Buyer / importer (consignee)",
         "Bea Buyer",
         "Country of export: US",
@@ -234,7 +236,7 @@ def test_commercial_invoice_pdf_carries_every_field(rules, export_shop, run_on_c
         "Total (EUR)",
         "154.00 EUR",
         "Total net weight: 1.660 kg",
-        "charged at the point of sale (IOSS number IM2760000001)",
+        "charged at the point of sale by Tradepost as deemed supplier (IOSS number IM2760000001)",
         "I declare that the information above is true and correct.",
         "Name and signature: Sam Seller",
     ):
@@ -249,7 +251,13 @@ def test_advance_data_json_validates_against_the_schema(rules, export_shop, run_
         data = json.loads(fh.read())
     jsonschema.validate(data, SCHEMA)
     assert data["item_id"] == "RR123456785GB"
-    assert data["tax_scheme"] == {"type": "IOSS", "id": "IM2760000001"}
+    assert data["tax_scheme"] == {
+        "type": "IOSS",
+        "id": "IM2760000001",
+        "deemed_supplier": "Tradepost",
+    }
+    assert data["addressee"]["importer_reference"] == "IM2760000001"
+    assert data["sender"]["eori"] == ""  # the seller's own references, never the IOSS number
     assert data["contents"][0] == {
         "description": "Men's cotton T-shirt, knitted",
         "quantity": 2,
