@@ -1,3 +1,5 @@
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.template.response import TemplateResponse
@@ -14,6 +16,7 @@ from accounts.models import (
     ShopMembership,
     User,
 )
+from marketplace.core.admin_permissions import requires
 from marketplace.core.errors import DomainError
 
 
@@ -157,7 +160,7 @@ class ShopAdmin(admin.ModelAdmin):
         ),
     ]
 
-    @admin.action(description="Approve selected shops")
+    @admin.action(description="Approve selected shops", permissions=["approve_shop"])
     def approve(self, request, queryset):
         done = 0
         for shop in queryset.order_by("pk"):
@@ -169,7 +172,10 @@ class ShopAdmin(admin.ModelAdmin):
         if done:
             self.message_user(request, f"Approved {done} shop(s).", messages.SUCCESS)
 
-    @admin.action(description="Reject selected applications (asks for a reason)")
+    @admin.action(
+        description="Reject selected applications (asks for a reason)",
+        permissions=["approve_shop"],
+    )
     def reject(self, request, queryset):
         return _review_with_reason(
             self,
@@ -180,7 +186,9 @@ class ShopAdmin(admin.ModelAdmin):
             verb="Rejected",
         )
 
-    @admin.action(description="Suspend selected shops (asks for a reason)")
+    @admin.action(
+        description="Suspend selected shops (asks for a reason)", permissions=["suspend_shop"]
+    )
     def suspend(self, request, queryset):
         return _review_with_reason(
             self,
@@ -190,6 +198,9 @@ class ShopAdmin(admin.ModelAdmin):
             title="Suspend shops",
             verb="Suspended",
         )
+
+    has_approve_shop_permission = requires("accounts.approve_shop")
+    has_suspend_shop_permission = requires("accounts.suspend_shop")
 
 
 @admin.register(ShopInvitation)
@@ -210,7 +221,7 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Notification._meta.fields]
     actions = ["resend_email"]
 
-    @admin.action(description="Email again")
+    @admin.action(description="Email again", permissions=["change"])
     def resend_email(self, request, queryset):
         from accounts.tasks import deliver_notification_email
 
@@ -224,3 +235,18 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# allauth's own admin for email addresses declares no permission on its action: marking an
+# address verified is a change to that address, so it needs "change".
+admin.site.unregister(EmailAddress)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(AllauthEmailAddressAdmin):
+    @admin.action(
+        description=AllauthEmailAddressAdmin.make_verified.short_description,
+        permissions=["change"],
+    )
+    def make_verified(self, request, queryset):
+        return super().make_verified(request, queryset)

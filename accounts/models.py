@@ -224,6 +224,10 @@ class Shop(models.Model):
 
     class Meta:
         ordering = ["display_name"]
+        permissions = [
+            ("approve_shop", "Can approve or reject shop applications"),
+            ("suspend_shop", "Can suspend shops"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

@@ -7,10 +7,11 @@ from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from customs import fx, screening, services
+from customs import documents, fx, screening, services
 from customs.hs import reset_hs_index
 from customs.models import (
     CustomsDeclaration,
@@ -30,6 +31,7 @@ from customs.models import (
     SdrRate,
 )
 from customs.rulebook import invalidate_rules
+from marketplace.core.admin_permissions import requires
 from marketplace.core.errors import DomainError
 
 
@@ -210,13 +212,18 @@ class ScreeningHitAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{hit}: {exc.message}", messages.WARNING)
         self.message_user(request, _("%(n)d hit(s) decided.") % {"n": done})
 
-    @admin.action(description=_("Clear: not the listed party"))
+    @admin.action(description=_("Clear: not the listed party"), permissions=["decide_screeninghit"])
     def clear_hits(self, request, queryset):
         self._decide(request, queryset, ScreeningHit.Decision.CLEARED)
 
-    @admin.action(description=_("Confirm: the listed party (keep blocked)"))
+    @admin.action(
+        description=_("Confirm: the listed party (keep blocked)"),
+        permissions=["decide_screeninghit"],
+    )
     def confirm_hits(self, request, queryset):
         self._decide(request, queryset, ScreeningHit.Decision.CONFIRMED)
+
+    has_decide_screeninghit_permission = requires("customs.decide_screeninghit")
 
 
 @admin.register(Quote)
@@ -278,6 +285,17 @@ class JobInline(admin.TabularInline):
         return False
 
 
+def _address_block(party: dict):
+    """A party snapshot as the lines of a postal address, then its contact details."""
+    if not isinstance(party, dict):
+        return "-"
+    lines = documents._party_lines(party)  # the same lines the CN22/CN23 print
+    for label, key in ((_("Tel."), "phone"), (_("Email"), "email"), ("EORI", "eori")):
+        if party.get(key):
+            lines.append(f"{label} {party[key]}")
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines)) or "-"
+
+
 def _download_link(document: CustomsDocument):
     url = reverse("admin:customs_customsdocument_download", args=[document.pk])
     return format_html('<a href="{}">{}</a>', url, document.filename)
@@ -296,19 +314,35 @@ class CustomsDeclarationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (DeclarationLineInline, DocumentInline, JobInline)
     actions = ("regenerate_documents",)
+    exclude = ("sender", "addressee")  # shown read-only as addresses (below)
 
     def get_readonly_fields(self, request, obj=None):
-        # A frozen snapshot: only services change it (item id, new document versions).
-        return [f.name for f in CustomsDeclaration._meta.fields]
+        # A frozen snapshot: only services change it (item id, new document versions). The
+        # sender and addressee snapshots show as postal addresses, not as their JSON.
+        parties = {"sender": "sender_address", "addressee": "addressee_address"}
+        return [parties.get(f.name, f.name) for f in CustomsDeclaration._meta.fields]
+
+    @admin.display(description=_("sender"))
+    def sender_address(self, obj):
+        return _address_block(obj.sender)
+
+    @admin.display(description=_("addressee"))
+    def addressee_address(self, obj):
+        return _address_block(obj.addressee)
 
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description=_("Regenerate documents (new version)"))
+    @admin.action(
+        description=_("Regenerate documents (new version)"),
+        permissions=["regenerate_paperwork"],
+    )
     def regenerate_documents(self, request, queryset):
         for declaration in queryset.order_by("pk"):
             services.request_documents(declaration=declaration)
         self.message_user(request, _("New document versions requested."))
+
+    has_regenerate_paperwork_permission = requires("customs.regenerate_paperwork")
 
 
 @admin.register(CustomsDocument)
@@ -370,7 +404,9 @@ class PaperworkJobAdmin(admin.ModelAdmin):
         docs = obj.declaration.documents.filter(version=obj.version)
         return format_html_join(", ", "{}", ((_download_link(d),) for d in docs)) or "-"
 
-    @admin.action(description=_("Retry failed jobs"))
+    @admin.action(description=_("Retry failed jobs"), permissions=["regenerate_paperwork"])
     def retry_jobs(self, request, queryset):
         retried = sum(services.retry_job(job=job) for job in queryset.order_by("pk"))
         self.message_user(request, _("%(n)d job(s) queued again.") % {"n": retried})
+
+    has_regenerate_paperwork_permission = requires("customs.regenerate_paperwork")

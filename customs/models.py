@@ -496,6 +496,7 @@ class ScreeningHit(models.Model):
 
     class Meta:
         ordering = ["decision", "-created_at"]
+        permissions = [("decide_screeninghit", "Can clear or confirm screening hits")]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference", "subject", "list_name", "list_version", "entry_id"],
@@ -619,6 +620,7 @@ class CustomsDeclaration(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("regenerate_paperwork", "Can regenerate customs paperwork")]
 
     def __str__(self) -> str:
         return f"{self.form} {self.reference}"

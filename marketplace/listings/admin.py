@@ -113,13 +113,17 @@ class ListingEventInline(admin.TabularInline):
         return False
 
 
-@admin.action(description=_("Pause the selected listings (hide them from buyers)"))
+@admin.action(
+    description=_("Pause the selected listings (hide them from buyers)"), permissions=["change"]
+)
 def pause_selected(modeladmin, request, queryset):
     count = services.pause_listings(listings=list(queryset), actor=request.user, now=timezone.now())
     modeladmin.message_user(request, _("%(n)d listing(s) paused.") % {"n": count}, messages.SUCCESS)
 
 
-@admin.action(description=_("Regenerate the thumbnails of the selected listings"))
+@admin.action(
+    description=_("Regenerate the thumbnails of the selected listings"), permissions=["change"]
+)
 def regenerate_listing_thumbnails(modeladmin, request, queryset):
     ids = ListingImage.objects.filter(listing__in=queryset).values_list("pk", flat=True)
     count = services.request_thumbnails(image_ids=list(ids))
@@ -244,7 +248,7 @@ class VariantAdmin(admin.ModelAdmin):
         services.refresh_listing_summaries(listing_ids=[obj.listing_id])
 
 
-@admin.action(description=_("Regenerate thumbnails"))
+@admin.action(description=_("Regenerate thumbnails"), permissions=["change"])
 def regenerate_thumbnails(modeladmin, request, queryset):
     count = services.request_thumbnails(image_ids=list(queryset.values_list("pk", flat=True)))
     modeladmin.message_user(

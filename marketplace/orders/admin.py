@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from marketplace.core.admin_permissions import requires
 from marketplace.core.errors import DomainError
 from marketplace.orders import ledger, services
 from marketplace.orders.models import (
@@ -32,7 +33,17 @@ from marketplace.orders.payments import service as payments
 
 
 class ReadOnlyMixin:
-    """A financial record: viewable, never added, changed or deleted from the admin."""
+    """A financial record: viewable, never added, changed or deleted from the admin.
+
+    Actions on it check their own permission (``Order.Meta.permissions``), never "change".
+    """
+
+    has_confirm_payment_permission = requires("orders.confirm_payment")
+    has_cancel_order_permission = requires("orders.cancel_order")
+    has_expire_order_permission = requires("orders.expire_order")
+    has_refund_order_permission = requires("orders.refund_order")
+    has_release_hold_permission = requires("orders.release_hold")
+    has_regenerate_paperwork_permission = requires("customs.regenerate_paperwork")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -161,7 +172,10 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     inlines = [ShopOrderInline, PaymentInline, OrderEventInline]
     actions = ["cancel_orders", "confirm_bank_transfers", "expire_now"]
 
-    @admin.action(description="Cancel selected orders and refund them (asks for a reason)")
+    @admin.action(
+        description="Cancel selected orders and refund them (asks for a reason)",
+        permissions=["cancel_order"],
+    )
     def cancel_orders(self, request, queryset):
         return _with_reason(
             self,
@@ -173,7 +187,9 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Bank transfer received: confirm payment")
+    @admin.action(
+        description="Bank transfer received: confirm payment", permissions=["confirm_payment"]
+    )
     def confirm_bank_transfers(self, request, queryset):
         def confirm(order):
             payment = order.payments.filter(provider="bank_transfer").order_by("-pk").first()
@@ -183,7 +199,10 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
         _each(self, request, queryset, "Confirmed", confirm)
 
-    @admin.action(description="Expire if past the payment window (releases stock)")
+    @admin.action(
+        description="Expire if past the payment window (releases stock)",
+        permissions=["expire_order"],
+    )
     def expire_now(self, request, queryset):
         def expire(order):
             if not services.expire_order(order=order, now=timezone.now()):
@@ -223,7 +242,10 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def on_hold(self, obj):
         return bool(obj.held_at)
 
-    @admin.action(description="Cancel before shipment and refund (asks for a reason)")
+    @admin.action(
+        description="Cancel before shipment and refund (asks for a reason)",
+        permissions=["cancel_order"],
+    )
     def cancel(self, request, queryset):
         return _with_reason(
             self,
@@ -235,7 +257,9 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Refund everything left (asks for a reason)")
+    @admin.action(
+        description="Refund everything left (asks for a reason)", permissions=["refund_order"]
+    )
     def refund_in_full(self, request, queryset):
         def refund(so, reason):
             open_lines = {
@@ -254,7 +278,7 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
         return _with_reason(self, request, queryset, title="Refund parcels", apply=refund)
 
-    @admin.action(description="Regenerate customs paperwork")
+    @admin.action(description="Regenerate customs paperwork", permissions=["regenerate_paperwork"])
     def regenerate_paperwork(self, request, queryset):
         _each(
             self,
@@ -266,7 +290,10 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Release the screening hold (clears pending hits)")
+    @admin.action(
+        description="Release the screening hold (clears pending hits)",
+        permissions=["release_hold"],
+    )
     def release_hold(self, request, queryset):
         return _with_reason(
             self,
@@ -297,7 +324,9 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     inlines = [RefundInline]
     actions = ["confirm_bank_transfer"]
 
-    @admin.action(description="Bank transfer received: confirm payment")
+    @admin.action(
+        description="Bank transfer received: confirm payment", permissions=["confirm_payment"]
+    )
     def confirm_bank_transfer(self, request, queryset):
         _each(
             self,

@@ -194,6 +194,15 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # Order operations in the admin: each its own permission, "change" is never granted
+        # on these financial records.
+        permissions = [
+            ("confirm_payment", "Can confirm a bank transfer was received"),
+            ("cancel_order", "Can cancel orders and parcels"),
+            ("expire_order", "Can expire unpaid orders"),
+            ("refund_order", "Can refund parcels"),
+            ("release_hold", "Can release a screening hold"),
+        ]
         indexes = [
             models.Index(fields=["buyer", "-created_at"]),
             models.Index(fields=["status", "expires_at"]),
