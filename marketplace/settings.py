@@ -368,10 +368,23 @@ ORDERS_PAYMENT_WINDOW_MINUTES = {
     "card": env_int("ORDERS_CARD_PAYMENT_MINUTES", 30),
     "bank_transfer": env_int("ORDERS_BANK_TRANSFER_DAYS", 7) * 24 * 60,
 }
-# The provider behind "card" payments; "test" is the built-in test provider.
-ORDERS_CARD_PROVIDER = env_choice("ORDERS_CARD_PROVIDER", "test", {"test"})
+# The provider behind "card" payments: "stripe", or "test" (the built-in test provider, a
+# development tool: its routes, tasks and table exist only then, and production refuses it).
+ORDERS_CARD_PROVIDER = env_choice(
+    "ORDERS_CARD_PROVIDER", "" if PRODUCTION else "test", {"", "test", "stripe"}
+)
 # Signs the test provider's webhooks (default: derived from SECRET_KEY).
 ORDERS_TEST_PROVIDER_SECRET = env_str("ORDERS_TEST_PROVIDER_SECRET", "")
+# Stripe (ORDERS_CARD_PROVIDER=stripe): the secret key calls the API, the publishable key is
+# what Stripe.js in the buyer's browser uses, the webhook secret verifies event signatures.
+# STRIPE_API_BASE points the client (and the page's Stripe.js) at a fake server in tests.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "").rstrip("/")
+# Seconds before a Stripe API call is given up (its outcome is then "unknown" until the
+# reconciliation task asks Stripe again with the same idempotency key).
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 20)
 # Catalog: how long result pages, counts and facets stay cached (seconds; 0 = off). Every
 # catalog write invalidates them at once; the time only bounds how stale stock shown on
 # list pages can be after orders change it.
@@ -433,6 +446,21 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+if ORDERS_CARD_PROVIDER == "stripe":
+    # Exactly what Stripe.js needs (Stripe's CSP guide): its script, its API for the card
+    # Element, and its frames for the Element and 3-D Secure. A test server stands in for all.
+    _stripe = {
+        "script-src": [STRIPE_API_BASE or "https://js.stripe.com"],
+        "connect-src": [STRIPE_API_BASE or "https://api.stripe.com"],
+        "frame-src": (
+            [STRIPE_API_BASE]
+            if STRIPE_API_BASE
+            else ["https://js.stripe.com", "https://hooks.stripe.com"]
+        ),
+    }
+    for _directive, _origins in _stripe.items():
+        _current = CONTENT_SECURITY_POLICY["DIRECTIVES"].get(_directive, [])
+        CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] = [*_current, *_origins]
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

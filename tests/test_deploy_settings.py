@@ -23,6 +23,10 @@ PRODUCTION_ENV = {
         "NZ_GST=49091850,SG_OVR=M90371234X,MY_LRN=LVG12345678,CH_VAT=CHE-116.281.710 MWST,"
         "BR_RC=RC-2024-00123,CN_CBEC=CBEC-3101-0001"
     ),
+    "ORDERS_CARD_PROVIDER": "stripe",
+    "STRIPE_SECRET_KEY": "sk_live_used_only_by_this_test",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_used_only_by_this_test",
+    "STRIPE_WEBHOOK_SECRET": "whsec_used_only_by_this_test",
 }
 
 
@@ -68,6 +72,27 @@ def test_production_without_tax_scheme_numbers_is_an_error():
     assert "customs.E001" in result.stderr and "No IOSS number is configured" in result.stderr
 
 
+def test_production_refuses_the_test_card_provider():
+    result = _check_deploy(**{**PRODUCTION_ENV, "ORDERS_CARD_PROVIDER": "test"})
+
+    assert result.returncode != 0
+    assert "orders.E001" in result.stderr
+
+
+def test_production_without_a_card_provider_or_its_keys_is_an_error():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "ORDERS_CARD_PROVIDER"}
+    result = _check_deploy(**env)
+
+    assert result.returncode != 0
+    assert "orders.E002" in result.stderr
+
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "STRIPE_WEBHOOK_SECRET"}
+    result = _check_deploy(**env)
+
+    assert result.returncode != 0
+    assert "orders.E003" in result.stderr and "STRIPE_WEBHOOK_SECRET" in result.stderr
+
+
 def test_production_refuses_to_start_without_a_secret_key():
     env = {**PRODUCTION_ENV}
     del env["SECRET_KEY"]
@@ -104,6 +129,34 @@ def test_pages_carry_csp_nosniff_and_frame_protection(client, name):
     assert "unsafe-inline" not in csp
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+    assert "stripe" not in csp  # only when Stripe is the card provider
+
+
+def test_with_stripe_the_csp_allows_exactly_stripe_js_its_api_and_its_frames():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "import json; print(json.dumps(settings.CONTENT_SECURITY_POLICY['DIRECTIVES']))",
+        ],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+            "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+            "ORDERS_CARD_PROVIDER": "stripe",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    import json
+
+    directives = json.loads(result.stdout)
+    assert directives["script-src"] == ["'self'", "https://js.stripe.com"]
+    assert directives["connect-src"] == ["'self'", "https://api.stripe.com"]
+    assert directives["frame-src"] == ["https://js.stripe.com", "https://hooks.stripe.com"]
+    assert directives["default-src"] == ["'self'"]
 
 
 @pytest.mark.django_db

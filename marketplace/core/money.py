@@ -30,6 +30,22 @@ def quantize(amount: Decimal | int | str, currency: str) -> Decimal:
     return Decimal(amount).quantize(_exponent(currency), rounding=ROUND_HALF_UP)
 
 
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """An amount as an integer count of the currency's minor unit (what card APIs take).
+
+    Refuses an amount that is not already rounded to the minor unit: converting must never
+    round money silently.
+    """
+    exact = Decimal(amount).scaleb(minor_units(currency))
+    if exact != exact.to_integral_value():
+        raise ValueError(f"{amount} {currency} is not a whole number of minor units")
+    return int(exact)
+
+
+def from_minor_units(value: int, currency: str) -> Decimal:
+    return quantize(Decimal(value).scaleb(-minor_units(currency)), currency)
+
+
 def round_to_increment(amount: Decimal, increment: Decimal) -> Decimal:
     """Cash rounding, e.g. to CHF 0.05: half-up to the nearest multiple of ``increment``."""
     steps = (Decimal(amount) / increment).quantize(Decimal(1), rounding=ROUND_HALF_UP)

@@ -12,7 +12,7 @@ class OrdersConfig(AppConfig):
 
         from accounts.navigation import SHOP_NAV, SHOP_SECTIONS
         from marketplace.listings.extensions import LISTING_ACTIONS
-        from marketplace.orders import dashboard
+        from marketplace.orders import checks, dashboard  # noqa: F401  (registers the checks)
 
         for entry in (
             ("orders:seller-orders", _("Orders")),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from marketplace.orders import views
+from marketplace.orders.payments import views as payment_views
 
 app_name = "orders"
 
@@ -30,6 +31,7 @@ urlpatterns = [
         name="order-document",
     ),
     # Payment providers
+    path("orders/<str:number>/pay/card/", payment_views.stripe_pay, name="stripe-pay"),
     path(
         "pay/test/<str:reference>/",
         views.test_provider_authenticate,

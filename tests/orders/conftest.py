@@ -15,6 +15,7 @@ from marketplace.orders.locks import HOOKS
 from marketplace.orders.models import OrderLine
 from tests import customs_rules
 from tests.orders import factories as f
+from tests.orders.stripe_fakes import localstripe, stripe_proxy, stripe_settings  # noqa: F401
 
 # The shared customs rule fixtures (tests/customs_rules.py), committed once per package.
 _customs_rules_committed = customs_rules._customs_rules_committed
@@ -129,5 +130,45 @@ def stock_invariant():
                     f"sold {sold.get(variant.pk, 0)}"
                 )
         return mismatches
+
+    return check
+
+
+@pytest.fixture
+def ledger_invariant():
+    """``check()``: the ledger says what the payment rows say, nothing more.
+
+    Every succeeded refund is booked once at minus its shop amount; a refund that did not
+    succeed is not booked at all; a parcel never paid has no entries; a payment's refunded
+    amount is the sum of its succeeded refunds (or all of it, for a late capture given back).
+    """
+    from django.db.models import Sum
+
+    from marketplace.orders.models import LedgerEntry, Payment, Refund, ShopOrder
+
+    def check() -> list[str]:
+        problems = []
+        for refund in Refund.objects.all():
+            booked = list(LedgerEntry.objects.filter(key=f"refund:{refund.pk}"))
+            if refund.status == Refund.Status.SUCCEEDED:
+                if [e.amount for e in booked] != [-refund.amount_shop]:
+                    problems.append(f"refund {refund.pk} booked as {booked}")
+            elif booked:
+                problems.append(f"refund {refund.pk} is {refund.status} but booked")
+        for shop_order in ShopOrder.objects.filter(order__paid_at__isnull=True):
+            if shop_order.ledger_entries.exists():
+                problems.append(f"unpaid parcel {shop_order.pk} has ledger entries")
+        for payment in Payment.objects.all():
+            refunded = (
+                payment.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(
+                    total=Sum("amount")
+                )["total"]
+                or 0
+            )
+            if payment.amount_refunded not in (refunded, payment.amount):
+                problems.append(
+                    f"payment {payment.pk} refunded {payment.amount_refunded}, rows {refunded}"
+                )
+        return problems
 
     return check

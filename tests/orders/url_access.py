@@ -63,6 +63,7 @@ RULES = {
     "orders:order-cancel": Rule(SIGNED_IN, kwargs=_order, owner="buyer", method="post"),
     "orders:order-payment-return": Rule(SIGNED_IN, kwargs=_order, owner="buyer"),
     "orders:order-document": Rule(SIGNED_IN, kwargs=_buyer_document, owner="buyer"),
+    "orders:stripe-pay": Rule(SIGNED_IN, kwargs=_order, owner="buyer"),
     # Payment providers: a secret reference in the URL; webhooks carry a signature.
     "orders:test-provider-authenticate": Rule(
         TOKEN, kwargs=lambda p: {"reference": "tp_ch_no_such_charge"}

@@ -14,6 +14,14 @@ class ProviderError(Exception):
     """The provider refused the call itself (bad request, key reused with other data)."""
 
 
+class ProviderUnreachable(Exception):
+    """The call timed out or the connection broke: the provider may or may not have acted.
+
+    Never read as a refusal: the row stays where it was and the reconciliation task asks the
+    provider later (with the same idempotency key) what became of it.
+    """
+
+
 class InvalidSignature(Exception):
     """A webhook whose signature does not verify: never processed."""
 

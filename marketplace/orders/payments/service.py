@@ -24,30 +24,43 @@ from marketplace.orders import services
 from marketplace.orders.locks import HOOKS, lock_one
 from marketplace.orders.models import Order, Payment, Refund, WebhookEvent
 from marketplace.orders.payments.banktransfer import BankTransferProvider
-from marketplace.orders.payments.base import PaymentProvider, ProviderError, ProviderResult
+from marketplace.orders.payments.base import (
+    PaymentProvider,
+    ProviderError,
+    ProviderResult,
+    ProviderUnreachable,
+)
+from marketplace.orders.payments.stripeprovider import StripeProvider
 from marketplace.orders.payments.testprovider import TestProvider
 
 logger = logging.getLogger(__name__)
 P = Payment.Status
 
+# Every provider the code knows; only the configured card provider and bank transfer are
+# live (``enabled_providers``): the test provider is a development tool, never production's.
 PROVIDERS: dict[str, PaymentProvider] = {
     "test": TestProvider(),
+    "stripe": StripeProvider(),
     "bank_transfer": BankTransferProvider(),
 }
+
+
+def enabled_providers() -> set[str]:
+    card = getattr(settings, "ORDERS_CARD_PROVIDER", "")
+    return {"bank_transfer", *([card] if card else [])}
 
 
 def provider_for_method(method: str) -> str:
     """Which provider takes a checkout payment method ("card" is configurable)."""
     if method == "card":
-        return getattr(settings, "ORDERS_CARD_PROVIDER", "test")
+        return getattr(settings, "ORDERS_CARD_PROVIDER", "") or "none"
     return method
 
 
 def get_provider(name: str) -> PaymentProvider:
-    try:
-        return PROVIDERS[name]
-    except KeyError:
-        raise DomainError(_("Unknown payment provider.")) from None
+    if name not in enabled_providers():
+        raise DomainError(_("Unknown payment provider."))
+    return PROVIDERS[name]
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,10 @@ def start_payment(*, order: Order, details: dict, now: datetime) -> PaymentOutco
         return outcome(payment)
     try:
         result = provider.authorize(payment=payment, details=details, idempotency_key=key)
+    except ProviderUnreachable:
+        # Unknown: the reconciliation task (or the buyer's next visit) asks again, same key.
+        logger.warning("provider unreachable authorising %s", order.number, exc_info=True)
+        return outcome(payment)
     except ProviderError as exc:
         logger.warning("provider refused authorisation of %s: %s", order.number, exc)
         result = ProviderResult(
@@ -130,6 +147,10 @@ def apply_result(
             setattr(payment, name, value)
     status = result.status
     try:
+        if status == "captured" and payment.status in (P.PENDING, P.REQUIRES_ACTION, P.AUTHORIZED):
+            # The provider already holds the money (its webhook, or a reconciliation):
+            # record it; no second capture call.
+            return _record_settlement(payment=payment, result=result, now=now, actor=actor)
         if status in ("authorized", "captured"):
             if payment.status in (P.PENDING, P.REQUIRES_ACTION):
                 _move_payment(payment, P.AUTHORIZED, authorized_at=now)
@@ -196,31 +217,104 @@ def capture_and_mark_paid(
 ) -> PaymentOutcome:
     """Capture an authorised payment and mark its order paid, exactly once.
 
-    If the order closed meanwhile (it expired while the buyer authenticated, or was
-    cancelled), the authorisation is voided instead: nothing is charged.
+    Three steps, the provider call outside any transaction or row lock (convention 16):
+    decide under the locks (capture, or void when the order closed meanwhile: it expired
+    while the buyer authenticated, or was cancelled), call the provider with the key
+    ``capture:<payment>`` / ``void:<payment>``, record the answer in a new transaction.
+    A timeout leaves the payment authorised; ``reconcile_payments`` asks again with the same
+    key, so the provider captures at most once and we record it at most once.
     """
-    provider = get_provider(payment.provider)
     with transaction.atomic():
         order = lock_one(Order.objects.all(), payment.order_id)
         payment = lock_one(Payment.objects.all(), payment.pk)
         payment.order = order
         if payment.status == P.CAPTURED:
             services.mark_paid(order=order, payment=payment, now=now, actor=actor)
-        elif payment.status in (P.AUTHORIZED, P.PENDING, P.REQUIRES_ACTION):
-            if order.status != Order.Status.PENDING_PAYMENT:
-                provider.void(payment=payment, idempotency_key=f"void:{payment.pk}")
-                _move_payment(payment, P.VOIDED)
-                logger.info("voided late payment %s of closed order %s", payment.pk, order.number)
-            else:
-                provider.capture(
-                    payment=payment, amount=payment.amount, idempotency_key=f"capture:{payment.pk}"
-                )
-                if payment.status != P.AUTHORIZED:
-                    _move_payment(payment, P.AUTHORIZED, authorized_at=now)
-                _move_payment(payment, P.CAPTURED, captured_at=now)
-                if not services.mark_paid(order=order, payment=payment, now=now, actor=actor):
-                    raise DomainError(_("The order closed before the payment arrived."))
+            return outcome(payment)
+        if payment.status not in (P.AUTHORIZED, P.PENDING, P.REQUIRES_ACTION):
+            return outcome(payment)
+        capture = order.status == Order.Status.PENDING_PAYMENT
+    provider = get_provider(payment.provider)
+    try:
+        if capture:
+            result = provider.capture(
+                payment=payment, amount=payment.amount, idempotency_key=f"capture:{payment.pk}"
+            )
+        else:
+            result = provider.void(payment=payment, idempotency_key=f"void:{payment.pk}")
+    except ProviderUnreachable:
+        logger.warning("provider unreachable settling payment %s", payment.pk, exc_info=True)
+        _ensure_authorized(payment, now)
+        return outcome(payment)
+    return _record_settlement(payment=payment, result=result, now=now, actor=actor)
+
+
+def _ensure_authorized(payment: Payment, now: datetime) -> None:
+    if payment.status in (P.PENDING, P.REQUIRES_ACTION):
+        try:
+            _move_payment(payment, P.AUTHORIZED, authorized_at=now)
+        except DomainError:
+            payment.refresh_from_db()
+
+
+def _record_settlement(
+    *, payment: Payment, result: ProviderResult, now: datetime, actor: User | None
+) -> PaymentOutcome:
+    """The provider's answer to a capture or void, recorded in a transaction of its own."""
+    late = declined = False
+    with transaction.atomic():
+        order = lock_one(Order.objects.all(), payment.order_id)
+        payment = lock_one(Payment.objects.all(), payment.pk)
+        payment.order = order
+        if result.status == "captured" and payment.status in (
+            P.PENDING,
+            P.REQUIRES_ACTION,
+            P.AUTHORIZED,
+        ):
+            if payment.status != P.AUTHORIZED:
+                _move_payment(payment, P.AUTHORIZED, authorized_at=now)
+            _move_payment(payment, P.CAPTURED, captured_at=now)
+            # The order may have expired or been cancelled between the decision and the
+            # capture: the money then goes straight back (below, outside the locks).
+            late = not services.mark_paid(order=order, payment=payment, now=now, actor=actor)
+        elif result.status == "voided" and payment.status in (
+            P.PENDING,
+            P.REQUIRES_ACTION,
+            P.AUTHORIZED,
+        ):
+            _move_payment(payment, P.VOIDED)
+            logger.info("voided payment %s of closed order %s", payment.pk, order.number)
+        elif result.status in ("declined", "failed") and payment.status in (
+            P.PENDING,
+            P.REQUIRES_ACTION,
+            P.AUTHORIZED,
+        ):
+            declined = True
+    if declined:
+        return apply_result(payment=payment, result=result, now=now, actor=actor)
+    if late:
+        give_back_late_capture(payment=payment, now=now)
     return outcome(payment)
+
+
+def give_back_late_capture(*, payment: Payment, now: datetime) -> None:
+    """Money captured for an order that had already closed goes back in full at once."""
+    key = f"late-refund:{payment.pk}"
+    try:
+        result = get_provider(payment.provider).refund(
+            payment=payment, amount=payment.amount - payment.amount_refunded, idempotency_key=key
+        )
+    except (ProviderError, ProviderUnreachable):
+        # Left captured on a closed order: ``reconcile_payments`` tries again with the key.
+        logger.warning("could not give back late payment %s", payment.pk, exc_info=True)
+        return
+    if result.status != "succeeded":
+        logger.warning("provider refused to give back late payment %s", payment.pk)
+        return
+    with transaction.atomic():
+        payment = lock_one(Payment.objects.all(), payment.pk)
+        if payment.status == P.CAPTURED:
+            _move_payment(payment, P.REFUNDED, amount_refunded=payment.amount)
 
 
 def confirm_bank_transfer(*, payment: Payment, actor: User, now: datetime) -> PaymentOutcome:
@@ -263,7 +357,7 @@ def reconcile_payments(*, now: datetime, older_than: timedelta = timedelta(minut
         try:
             sync_payment(payment=payment, now=now)
             count += 1
-        except (DomainError, ProviderError):
+        except (DomainError, ProviderError, ProviderUnreachable):
             logger.warning("could not reconcile payment %s", payment.pk, exc_info=True)
     return count
 
@@ -271,12 +365,14 @@ def reconcile_payments(*, now: datetime, older_than: timedelta = timedelta(minut
 # --- Webhooks -----------------------------------------------------------------------------
 
 
-class _Duplicate(Exception):
-    pass
-
-
 def handle_webhook(*, provider_name: str, body: bytes, headers: dict, now: datetime) -> str:
-    """Verify, record once, apply. Returns what happened (for the log and the response)."""
+    """Verify, record once, apply. Returns what happened (for the log and the response).
+
+    The event row is committed first, under ``UniqueConstraint(provider, event_id)``: a replay
+    finds it and changes nothing. Applying it happens outside that transaction, since it may
+    call the provider (a capture); if the process dies in between, the payment is still open
+    and ``reconcile_payments`` settles it by asking the provider.
+    """
     provider = get_provider(provider_name)
     message = provider.parse_webhook(body=body, headers=headers)  # InvalidSignature -> 400
     values = {
@@ -287,26 +383,22 @@ def handle_webhook(*, provider_name: str, body: bytes, headers: dict, now: datet
         "payload": message.payload,
         "received_at": now,
     }
-    try:
-        with transaction.atomic():
-            if not HOOKS.skip_locks:
-                try:
-                    with transaction.atomic():
-                        event = WebhookEvent.objects.create(**values)
-                except IntegrityError:
-                    return "duplicate"
-            result = _dispatch(provider_name, message, now)
-            if HOOKS.skip_locks:
-                # Control only: record last, so concurrent replays all get this far.
-                try:
-                    with transaction.atomic():
-                        event = WebhookEvent.objects.create(**values)
-                except IntegrityError:
-                    HOOKS.count("webhook_duplicate_rejected_by_constraint")
-                    raise _Duplicate from None
-            WebhookEvent.objects.filter(pk=event.pk).update(outcome=result[:200])
-    except _Duplicate:
-        return "duplicate"
+    if not HOOKS.skip_locks:
+        try:
+            with transaction.atomic():
+                event = WebhookEvent.objects.create(**values)
+        except IntegrityError:
+            return "duplicate"
+    result = _dispatch(provider_name, message, now)
+    if HOOKS.skip_locks:
+        # Control only: record last, so concurrent replays all get this far.
+        try:
+            with transaction.atomic():
+                event = WebhookEvent.objects.create(**values)
+        except IntegrityError:
+            HOOKS.count("webhook_duplicate_rejected_by_constraint")
+            return "duplicate"
+    WebhookEvent.objects.filter(pk=event.pk).update(outcome=result[:200])
     return result
 
 
@@ -339,6 +431,27 @@ def _dispatch(provider_name: str, message, now: datetime) -> str:
             now=now,
         )
         return f"failed -> {result.state}"
+    if kind == "payment_intent.succeeded":
+        result = apply_result(
+            payment=payment,
+            result=ProviderResult("captured", reference=message.reference),
+            now=now,
+        )
+        return f"succeeded -> {result.state}"
+    if kind == "payment_intent.amount_capturable_updated":
+        # The buyer confirmed in the browser (manual capture): capture now, whether or not
+        # the buyer's redirect ever arrives.
+        result = sync_payment(payment=payment, now=now)
+        return f"capturable -> {result.state}"
+    if kind == "payment_intent.payment_failed":
+        # Stripe fires this for each refused attempt; what the intent says now decides.
+        result = sync_payment(payment=payment, now=now)
+        return f"payment_failed -> {result.state}"
+    if kind == "charge.refunded":
+        # Our refunds are recorded when Stripe answers the call (or by reconciliation);
+        # the event confirms them. A refund made in Stripe's dashboard is flagged for staff.
+        settle_pending_refunds(payment=payment, now=now)
+        return "refund noted"
     return f"noted {kind}"
 
 
@@ -358,6 +471,11 @@ def void_open_payments(*, order: Order, now: datetime) -> None:
             except ProviderError:
                 logger.warning("provider could not void payment %s", payment.pk, exc_info=True)
         _move_payment(payment, P.VOIDED)
+
+
+def settle_pending_refunds(*, payment: Payment, now: datetime) -> int:
+    """Refunds whose provider answer we never recorded: ask again (same key) and record."""
+    return 0
 
 
 def settled_payment(*, order: Order) -> Payment | None:
