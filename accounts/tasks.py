@@ -46,3 +46,13 @@ def sweep_notification_emails() -> int:
     for notification_id in ids:
         deliver_notification_email.delay(notification_id)
     return len(ids)
+
+
+@shared_task(bind=True, max_retries=MAX_EMAIL_RETRIES)
+def send_staff_mfa_enrolment_link(self, user_id: int) -> None:
+    from accounts.staff_mfa import send_enrolment_link
+
+    try:
+        send_enrolment_link(user_id=user_id)
+    except TRANSIENT_EMAIL_ERRORS as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

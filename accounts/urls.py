@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import staff_mfa, views
 
 app_name = "accounts"
 
@@ -16,6 +16,9 @@ urlpatterns = [
         views.address_make_default,
         name="address-make-default",
     ),
+    path("account/staff-2fa/", staff_mfa.enrol, name="staff-mfa-enrol"),
+    path("account/staff-2fa/send/", staff_mfa.send_link, name="staff-mfa-send"),
+    path("account/staff-2fa/<str:token>/", staff_mfa.confirm, name="staff-mfa-confirm"),
     path("account/notifications/", views.notifications, name="notifications"),
     path(
         "account/notifications/read/",

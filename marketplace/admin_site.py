@@ -32,6 +32,7 @@ class TradepostAdminSite(admin.AdminSite):
             messages.warning(
                 request, _("Set up two-factor authentication before you use the admin.")
             )
-            return redirect("mfa_activate_totp")
+            # Enrolment first proves the staff mailbox (accounts.staff_mfa), then TOTP.
+            return redirect("accounts:staff-mfa-enrol")
         # allauth's login page: its rate limits and second factor apply to staff too.
         return secure_admin_login(super().login)(request, extra_context)

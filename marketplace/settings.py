@@ -302,6 +302,11 @@ MFA_TOTP_ISSUER = "Tradepost"
 # demo turns this off so its printed admin login works at once.
 ADMIN_REQUIRE_MFA = env_bool("ADMIN_REQUIRE_MFA", PRODUCTION)
 ADMIN_URL = env_str("ADMIN_URL", "admin/")
+# Staff who must use MFA enrol only after opening a one-time link emailed to their address
+# (accounts/staff_mfa.py): how long the link is valid, and how long the page to scan the QR
+# code stays open after it was opened.
+STAFF_MFA_ENROLMENT_LINK_MINUTES = env_int("STAFF_MFA_ENROLMENT_LINK_MINUTES", 30)
+STAFF_MFA_ENROLMENT_WINDOW_MINUTES = env_int("STAFF_MFA_ENROLMENT_WINDOW_MINUTES", 15)
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en"

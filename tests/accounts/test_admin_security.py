@@ -36,7 +36,8 @@ def test_staff_without_mfa_are_sent_to_set_it_up_when_required(client, staff, se
     response = client.get(reverse("admin:index"), follow=True)
 
     hops = [url for url, _status in response.redirect_chain]
-    assert reverse("mfa_activate_totp") in hops  # (after allauth's re-authentication step)
+    # First the emailed one-time link (tests/security/test_staff_mfa_enrolment.py), then TOTP.
+    assert reverse("accounts:staff-mfa-enrol") in hops
     assert "Set up two-factor authentication" in response.content.decode()
     assert client.get(reverse("admin:accounts_shop_changelist")).status_code == 302
 

@@ -54,6 +54,9 @@ RULES = {
     "mfa_download_recovery_codes": Rule(SIGNED_IN, no_probe="needs an activated authenticator"),
     # account pages
     "accounts:overview": Rule(SIGNED_IN),
+    "accounts:staff-mfa-enrol": Rule(SIGNED_IN),
+    "accounts:staff-mfa-send": Rule(SIGNED_IN, method="post"),
+    "accounts:staff-mfa-confirm": Rule(TOKEN, kwargs=lambda p: {"token": "not-a-token"}),
     "accounts:profile": Rule(SIGNED_IN),
     "accounts:address-list": Rule(SIGNED_IN),
     "accounts:address-create": Rule(SIGNED_IN),
