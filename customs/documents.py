@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import io
 import json
-import unicodedata
+from dataclasses import replace
 from decimal import Decimal
 
+import phonenumbers
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from customs import pdf_fonts
 from customs.models import CustomsDeclaration, CustomsDocument
+from marketplace.core.addresses import PostalAddress, format_lines
 from marketplace.core.money import minor_units, quantize
 
 CERTIFICATION = (
@@ -42,19 +45,6 @@ NON_DELIVERY = {
 }
 
 
-def _latin(text) -> str:
-    """The standard PDF fonts cover Latin-1; transliterate anything else rather than drop it."""
-    text = str(text if text is not None else "")
-    try:
-        text.encode("latin-1")
-        return text
-    except UnicodeEncodeError:
-        decomposed = unicodedata.normalize("NFKD", text)
-        return "".join(
-            c if ord(c) < 256 else "?" for c in decomposed if not unicodedata.combining(c)
-        )
-
-
 def _money(amount: Decimal, currency: str) -> str:
     # Every currency with its own minor unit (JPY none, KWD three), half-up like the quote.
     return f"{quantize(amount, currency):,.{minor_units(currency)}f} {currency}"
@@ -64,49 +54,104 @@ def _kg(weight: Decimal) -> str:
     return f"{weight:.3f} kg"
 
 
+def postal_address(party: dict) -> PostalAddress:
+    """A declaration party (snapshot dict) as the shared address formatter's value."""
+    return PostalAddress(
+        country=party.get("country", ""),
+        name=party.get("name", ""),
+        company=party.get("business", ""),
+        lines=tuple(party.get("address_lines", ())),
+        city=party.get("city", ""),
+        region=party.get("region", ""),
+        postcode=party.get("postcode", ""),
+        phone=party.get("phone", ""),
+        latin=party.get("latin", ""),
+    )
+
+
 def _party_lines(party: dict) -> list[str]:
-    city = " ".join(p for p in (party.get("postcode", ""), party.get("city", "")) if p)
-    lines = [party.get("name", ""), party.get("business", "")]
-    lines += list(party.get("address_lines", []))
-    lines += [city, party.get("region", ""), party.get("country_name") or party.get("country", "")]
-    return [ln for ln in lines if ln]
+    """Name, business and address as the party's country writes them (one formatter for
+    every document: region kept, postcode where that country puts it)."""
+    return format_lines(postal_address(party))
+
+
+def _address_only(party: dict) -> list[str]:
+    """The address lines without name and business (for forms with their own boxes)."""
+    return format_lines(replace(postal_address(party), name="", company=""))
+
+
+def _phone(value: str) -> str:
+    """A phone number in the international format ("+86 798 822 1234"), as stored if odd."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _text(value) -> str:
+    return str(value if value is not None else "")
 
 
 class _Page:
-    """A few drawing helpers over a reportlab canvas (top-left origin, millimetres)."""
+    """A few drawing helpers over a reportlab canvas (top-left origin, millimetres).
 
-    def __init__(self, title: str) -> None:
+    Text goes through ``pdf_fonts``: each script in a font that has it, so names and
+    addresses print as typed (Chinese, Japanese, Korean, Polish, Cyrillic ...).
+    """
+
+    def __init__(self, title: str, pagesize=A4) -> None:
+        pdf_fonts.register()
         self.buffer = io.BytesIO()
-        self.c = Canvas(self.buffer, pagesize=A4, invariant=1, pageCompression=0)
+        self.c = Canvas(self.buffer, pagesize=pagesize, invariant=1, pageCompression=0)
         self.c.setTitle(title)
         self.c.setAuthor("Tradepost")
-        self.width, self.height = A4
+        self.width, self.height = pagesize
 
-    def text(self, x: float, y: float, value, size: float = 8, bold: bool = False) -> None:
-        self.c.setFont("Helvetica-Bold" if bold else "Helvetica", size)
-        self.c.drawString(x * mm, self.height - y * mm, _latin(value))
+    def text(self, x, y, value, size: float = 8, bold: bool = False, country: str = "") -> None:
+        pdf_fonts.draw(
+            self.c, x * mm, self.height - y * mm, _text(value), size, bold=bold, country=country
+        )
 
-    def right(self, x: float, y: float, value, size: float = 8, bold: bool = False) -> None:
-        self.c.setFont("Helvetica-Bold" if bold else "Helvetica", size)
-        self.c.drawRightString(x * mm, self.height - y * mm, _latin(value))
+    def right(self, x, y, value, size: float = 8, bold: bool = False) -> None:
+        value = _text(value)
+        w = pdf_fonts.width(value, size, bold=bold)
+        pdf_fonts.draw(self.c, x * mm - w, self.height - y * mm, value, size, bold=bold)
 
     def box(self, x: float, y: float, w: float, h: float) -> None:
         self.c.rect(x * mm, self.height - (y + h) * mm, w * mm, h * mm)
 
-    def wrap(self, x: float, y: float, value: str, width: float, size: float = 7) -> float:
+    def lines(self, value, width: float, size: float = 7, bold=False, country="") -> list[str]:
+        """``value`` cut into lines no wider than ``width`` mm: at spaces, or between any
+        two characters of a word too long for a line (Chinese and Japanese have no spaces)."""
+        limit = width * mm
+        fits = lambda t: pdf_fonts.width(t, size, bold=bold, country=country) <= limit  # noqa: E731
+        out: list[str] = []
+        for paragraph in _text(value).split("\n"):
+            line = ""
+            for word in paragraph.split(" "):
+                candidate = f"{line} {word}" if line else word
+                if fits(candidate):
+                    line = candidate
+                    continue
+                if line:
+                    out.append(line)
+                line = ""
+                for ch in word:
+                    if fits(line + ch) or not line:
+                        line += ch
+                    else:
+                        out.append(line)
+                        line = ch
+            out.append(line)
+        return [ln for ln in out if ln] or [""]
+
+    def wrap(self, x, y, value, width: float, size: float = 7, bold=False, country="") -> float:
         """Write ``value`` wrapped to ``width`` mm; returns the y below it."""
-        self.c.setFont("Helvetica", size)
-        words, line = _latin(value).split(), ""
-        for word in words:
-            candidate = f"{line} {word}".strip()
-            if self.c.stringWidth(candidate, "Helvetica", size) > width * mm and line:
-                self.c.drawString(x * mm, self.height - y * mm, line)
-                y += size * 0.45
-                line = word
-            else:
-                line = candidate
-        if line:
-            self.c.drawString(x * mm, self.height - y * mm, line)
+        for line in self.lines(value, width, size, bold=bold, country=country):
+            self.text(x, y, line, size, bold=bold, country=country)
             y += size * 0.45
         return y
 
@@ -116,13 +161,13 @@ class _Page:
         if checked:
             self.text(x + 0.6, y - 0.1, "X", 8, bold=True)
         self.text(x + 4, y, label, 7)
-        return x + 4 + self.c.stringWidth(_latin(label), "Helvetica", 7) / mm + 5
+        return x + 4 + pdf_fonts.width(label, 7) / mm + 5
 
-    def barcode(self, x: float, y: float, value: str) -> None:
-        code = Code128(value, barHeight=9 * mm, barWidth=0.33 * mm, humanReadable=False)
-        code.drawOn(self.c, x * mm, self.height - (y + 9) * mm)
+    def barcode(self, x: float, y: float, value: str, height: float = 9) -> None:
+        code = Code128(value, barHeight=height * mm, barWidth=0.33 * mm, humanReadable=False)
+        code.drawOn(self.c, x * mm, self.height - (y + height) * mm)
         # The id in clear under the bars (reportlab's own caption overlaps them).
-        self.text(x + 6, y + 12.5, value, 9, bold=True)
+        self.text(x + 6, y + height + 3.5, value, 9, bold=True)
 
     def finish(self) -> bytes:
         self.c.showPage()
@@ -155,61 +200,44 @@ def _render_cn23(d: CustomsDeclaration) -> bytes:
     else:
         p.text(120, 20, "(item id not yet known)", 7)
 
-    # From / To
-    p.box(10, 34, 92, 44)
+    # From / To: name, business, the address as its country writes it (region included),
+    # the Latin-script version when the original is in another script, phone, references.
+    from_rows = _party_box_rows(sender, email=True)
+    from_rows.append(("Sender's customs reference (if any): ", _sender_reference(d)))
+    to_rows = _party_box_rows(to, email=False)  # the form has its own e-mail row
+    to_rows.append(("Importer/addressee reference (if any): ", _importer_reference(d)))
+    to_rows.append(("Importer/addressee fax/e-mail (if known): ", to.get("email", "")))
+    from_height = _rows_height(p, from_rows, 88)
+    to_height = _rows_height(p, to_rows, 92)
+    height = max(from_height, to_height) + 8
+    p.box(10, 34, 92, height)
     p.text(12, 38, "From", 8, bold=True)
-    y = 42
-    for label, value in (
-        ("Name", sender.get("name")),
-        ("Business", sender.get("business")),
-        ("Street", ", ".join(sender.get("address_lines", []))),
-        ("Postcode", sender.get("postcode")),
-        ("City", sender.get("city")),
-        ("Country", sender.get("country_name") or sender.get("country")),
-        ("Tel. No.", sender.get("phone")),
-        ("E-mail", sender.get("email")),
-    ):
-        p.text(12, y, f"{label}: {value or ''}", 7)
-        y += 3.6
-    p.text(12, y, f"Sender's customs reference (if any): {_sender_reference(d)}", 7)
-    p.box(104, 34, 96, 44)
+    _draw_rows(p, 12, 42, from_rows, 88, sender.get("country", ""))
+    p.box(104, 34, 96, height)
     p.text(106, 38, "To", 8, bold=True)
-    y = 42
-    for label, value in (
-        ("Name", to.get("name")),
-        ("Business", to.get("business")),
-        ("Address", ", ".join(to.get("address_lines", []))),
-        ("Postcode", to.get("postcode")),
-        ("City", to.get("city")),
-        ("Country", to.get("country_name") or to.get("country")),
-        ("Tel. No.", to.get("phone")),
-    ):
-        p.text(106, y, f"{label}: {value or ''}", 7)
-        y += 3.6
-    p.text(106, y, f"Importer/addressee reference (if any): {_importer_reference(d)}", 7)
-    p.text(106, y + 3.6, f"Importer/addressee fax/e-mail (if known): {to.get('email', '')}", 7)
+    _draw_rows(p, 106, 42, to_rows, 92, to.get("country", ""))
 
     # Contents
-    top = 82
+    top = 34 + height + 4
     headers = [
         (12, "(1) Detailed description of contents"),
         (100, "(2) Quantity"),
         (120, "(3) Net weight (kg)"),
         (146, "(5) Value"),
-        (168, "(7) HS tariff number"),
-        (190, "(8) Origin"),
+        (168, "(7) HS tariff No."),
+        (189, "(8) Origin"),
     ]
     for x, label in headers:
         p.text(x, top, label, 6, bold=True)
     y = top + 4.5
     for line in _lines(d):
-        p.text(12, y, line.description[:70], 7)
         p.right(112, y, line.quantity, 7)
         p.right(140, y, f"{line.net_weight_kg:.3f}", 7)
         p.right(165, y, _money(line.value, d.currency), 7)
         p.text(168, y, line.hs_code, 7)
         p.text(192, y, line.origin, 7)
-        y += 4
+        # The whole description, wrapped (customs reject a cut one as imprecise).
+        y = p.wrap(12, y, line.description, 82) + 4 - 7 * 0.45
     y += 2
     p.text(12, y, f"(4) Total gross weight: {_kg(d.total_gross_weight_kg)}", 7, bold=True)
     p.text(70, y, f"Total net weight: {_kg(d.total_net_weight_kg)}", 7)
@@ -221,7 +249,7 @@ def _render_cn23(d: CustomsDeclaration) -> bytes:
     )  # fmt: skip
     y += 6
     p.text(12, y, "(10) Category of item", 7, bold=True)
-    x = 40
+    x = 42
     for value, label in CATEGORIES:
         x = p.tick(x, y, label, d.category == value)
     y += 5
@@ -264,6 +292,34 @@ def _render_cn23(d: CustomsDeclaration) -> bytes:
     return p.finish()
 
 
+ROW_STEP = 3.4
+
+
+def _party_box_rows(party: dict, *, email: bool) -> list[tuple[str, str]]:
+    rows = [("Name: ", party.get("name", "")), ("Business: ", party.get("business", ""))]
+    address = _address_only(party)
+    rows.append(("Address: ", address[0] if address else ""))
+    rows += [("", line) for line in address[1:]]
+    if party.get("latin"):
+        rows.append(("In Latin letters: ", party["latin"]))
+    rows.append(("Tel. No.: ", _phone(party.get("phone", ""))))
+    if email and party.get("email"):
+        rows.append(("E-mail: ", party["email"]))
+    return rows
+
+
+def _rows_height(p: _Page, rows, width: float) -> float:
+    return sum(len(p.lines(label + value, width)) for label, value in rows) * ROW_STEP
+
+
+def _draw_rows(p: _Page, x: float, y: float, rows, width: float, country: str) -> float:
+    for label, value in rows:
+        for line in p.lines(label + _text(value), width, country=country):
+            p.text(x, y, line, 7, country=country)
+            y += ROW_STEP
+    return y
+
+
 def _render_cn22(d: CustomsDeclaration) -> bytes:
     p = _Page(f"CN 22 {d.reference}")
     sender = d.sender
@@ -287,12 +343,11 @@ def _render_cn22(d: CustomsDeclaration) -> bytes:
     p.text(185, y, "(5) Origin", 6, bold=True)
     y += 4.5
     for line in _lines(d):
-        p.text(12, y, f"{line.quantity} x {line.description}"[:75], 7)
         p.right(128, y, f"{line.net_weight_kg:.3f}", 7)
         p.right(157, y, _money(line.value, d.currency), 7)
         p.text(160, y, line.hs_code, 7)
         p.text(187, y, line.origin, 7)
-        y += 4
+        y = p.wrap(12, y, f"{line.quantity} x {line.description}", 94) + 4 - 7 * 0.45
     y += 2
     p.text(12, y, f"(6) Total weight: {_kg(d.total_gross_weight_kg)}", 7, bold=True)
     p.text(110, y, f"(7) Total value: {_money(d.total_value, d.currency)}", 7, bold=True)
@@ -311,8 +366,10 @@ def _render_cn22(d: CustomsDeclaration) -> bytes:
     )  # fmt: skip
     y += 6
     p.text(12, y, "Sender (name and address are also on the front of the item):", 6)
-    p.text(12, y + 3.5, ", ".join(_party_lines(sender)), 6)
-    p.text(12, y + 7, f"Consignment reference: {d.reference}", 6)
+    y = p.wrap(12, y + 3.5, ", ".join(_party_lines(sender)), 185, 6, country=sender["country"])
+    if sender.get("latin"):
+        y = p.wrap(12, y, f"In Latin letters: {sender['latin']}", 185, 6)
+    p.text(12, y + 1, f"Consignment reference: {d.reference}", 6)
     return p.finish()
 
 
@@ -361,21 +418,25 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
     p.text(12, 32, "Seller / exporter", 8, bold=True)
     y = 36
     for line in _party_lines(sender):
-        p.text(12, y, line, 7)
-        y += 3.5
+        y = p.wrap(12, y, line, 90, country=sender.get("country", "")) + 3.5 - 7 * 0.45
+    if sender.get("latin"):
+        y = p.wrap(12, y, f"In Latin letters: {sender['latin']}", 90) + 3.5 - 7 * 0.45
     for label, key in (("Tel.", "phone"), ("E-mail", "email"), ("VAT No.", "vat_number"),
                        ("EORI", "eori")):  # fmt: skip
         if sender.get(key):
-            p.text(12, y, f"{label}: {sender[key]}", 7)
+            value = _phone(sender[key]) if key == "phone" else sender[key]
+            p.text(12, y, f"{label}: {value}", 7)
             y += 3.5
     p.text(110, 32, "Buyer / importer (consignee)", 8, bold=True)
     y2 = 36
     for line in _party_lines(to):
-        p.text(110, y2, line, 7)
-        y2 += 3.5
+        y2 = p.wrap(110, y2, line, 88, country=to.get("country", "")) + 3.5 - 7 * 0.45
+    if to.get("latin"):
+        y2 = p.wrap(110, y2, f"In Latin letters: {to['latin']}", 88) + 3.5 - 7 * 0.45
     for label, key in (("Tel.", "phone"), ("E-mail", "email"), ("VAT/EORI", "reference")):
         if to.get(key):
-            p.text(110, y2, f"{label}: {to[key]}", 7)
+            value = _phone(to[key]) if key == "phone" else to[key]
+            p.text(110, y2, f"{label}: {value}", 7)
             y2 += 3.5
     y = max(y, y2) + 3
     if d.deemed_supplier:
@@ -402,14 +463,13 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
     y += 4
     lines = _lines(d)
     for line in lines:
-        p.text(12, y, line.description[:48], 7)
         p.text(92, y, line.hs_code, 7)
         p.text(114, y, line.origin, 7)
         p.right(132, y, f"{line.quantity} pcs", 7)
         p.right(157, y, _money(line.unit_value, d.currency), 7)
         p.right(180, y, _money(line.value, d.currency), 7)
         p.right(197, y, f"{line.net_weight_kg:.3f}", 7)
-        y += 4
+        y = p.wrap(12, y, line.description, 78) + 4 - 7 * 0.45
     y += 3
     shipping = d.postal_charges - d.insured_value
     total = d.total_value + d.postal_charges

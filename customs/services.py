@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customs.documents import RENDERERS, kinds_for
+from customs.documents import RENDERERS, kinds_for, postal_address
 from customs.ics2 import validate_party_name
 from customs.landed_cost import Consignment, QuoteResult, compute_quote
 from customs.models import (
@@ -36,6 +36,7 @@ from customs.models import (
 from customs.s10 import validate_s10
 from customs.schemes import deemed_supplier, scheme_number
 from customs.schemes import label as scheme_label
+from marketplace.core.addresses import PostalAddress, suggested_latin
 from marketplace.core.errors import DomainError
 from marketplace.core.money import quantize
 
@@ -100,6 +101,7 @@ class PartyAddress:
     phone: str = ""
     email: str = ""
     reference: str = ""  # importer reference: tax code / VAT / EORI (optional)
+    latin: str = ""  # the address in Latin letters, as the person wrote or accepted it
 
     @classmethod
     def from_address(cls, address, *, email: str = "", reference: str = "") -> PartyAddress:
@@ -115,7 +117,11 @@ class PartyAddress:
             phone=str(address.phone or ""),
             email=email,
             reference=reference,
+            latin=getattr(address, "latin", ""),
         )
+
+    def postal(self) -> PostalAddress:
+        return postal_address(asdict(self))
 
     def snapshot(self) -> dict:
         from django_countries import countries
@@ -123,6 +129,8 @@ class PartyAddress:
         data = asdict(self)
         data["address_lines"] = list(self.address_lines)
         data["country_name"] = str(dict(countries).get(self.country, self.country))
+        # Posts read Latin letters: freeze the person's own version, or a transliteration.
+        data["latin"] = self.latin or suggested_latin(self.postal())
         return data
 
 
@@ -138,6 +146,7 @@ def sender_snapshot(shop) -> dict:
         country=shop.country.code,
         phone=str(shop.phone or ""),
         email=shop.email,
+        latin=getattr(shop, "latin_address", ""),
     ).snapshot()
     party.update(
         eori=shop.eori,

@@ -45,8 +45,14 @@ def _scheme_ids(settings):
 
 
 def pdf_text(document: CustomsDocument) -> str:
+    """The PDF's text with runs of whitespace as one space (long values wrap in their box)."""
     with document.file.open("rb") as fh:
-        return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(fh.read())).pages)
+        pages = PdfReader(io.BytesIO(fh.read())).pages
+    return flat("\n".join(page.extract_text() for page in pages))
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 def documents(declaration, version=1) -> dict[str, CustomsDocument]:
@@ -151,7 +157,7 @@ def test_cn22_pdf_carries_every_field(rules, export_shop, run_on_commit):
         "Sam Seller",
         "2026-10-15",
     ):
-        assert expected in text, expected
+        assert flat(expected) in text, expected
 
 
 def test_cn23_pdf_carries_every_field_and_the_barcode_id(rules, export_shop, run_on_commit):
@@ -172,10 +178,10 @@ def test_cn23_pdf_carries_every_field_and_the_barcode_id(rules, export_shop, run
         "RR123456785GB",
         "From",
         "Name: Maple & Thread LLC",
-        "Street: 812 SW Washington St",
-        "Postcode: 97204",
-        "City: Portland",
-        "Tel. No.: +15035550100",
+        "Address: 812 SW Washington St",
+        "PORTLAND, OR 97204",  # the US order: city, state, ZIP code
+        "UNITED STATES",
+        "Tel. No.: +1 503-555-0100",
         "Sender's customs reference (if any): EXP-42",
         "Importer/addressee reference (if any): IOSS IM2760000001 (Tradepost, deemed supplier)",
         "Name: Bea Buyer",
@@ -188,7 +194,7 @@ def test_cn23_pdf_carries_every_field_and_the_barcode_id(rules, export_shop, run
         "(4) Total gross weight: 1.760 kg",
         "(5) Value",
         "(6) Total value: 145.00 EUR",
-        "(7) HS tariff number",
+        "(7) HS tariff No.",
         "(8) Origin",
         "(9) Postal charges/Fees: 9.00 EUR",
         "(10) Category of item",
@@ -203,7 +209,7 @@ def test_cn23_pdf_carries_every_field_and_the_barcode_id(rules, export_shop, run
         "(15)",
         "Date and sender's signature: 2026-10-15  Sam Seller",
     ):
-        assert expected in text, expected
+        assert flat(expected) in text, expected
 
 
 def test_commercial_invoice_pdf_carries_every_field(rules, export_shop, run_on_commit):
@@ -240,7 +246,7 @@ def test_commercial_invoice_pdf_carries_every_field(rules, export_shop, run_on_c
         "I declare that the information above is true and correct.",
         "Name and signature: Sam Seller",
     ):
-        assert expected in text, expected
+        assert flat(expected) in text, expected
 
 
 def test_advance_data_json_validates_against_the_schema(rules, export_shop, run_on_commit):
