@@ -371,8 +371,22 @@ PLATFORM_COMMISSION_RATE = env_decimal("PLATFORM_COMMISSION_RATE", Decimal("0.10
 # Orders: how long an unpaid order holds its stock, per payment method (minutes).
 ORDERS_PAYMENT_WINDOW_MINUTES = {
     "card": env_int("ORDERS_CARD_PAYMENT_MINUTES", 30),
-    "bank_transfer": env_int("ORDERS_BANK_TRANSFER_DAYS", 7) * 24 * 60,
+    # A bank-transfer order holds its stock this long at most, then expires (with an email).
+    "bank_transfer": env_int("ORDERS_BANK_TRANSFER_HOLD_HOURS", 48) * 60,
 }
+# Stock held by unpaid orders is bounded: a buyer has at most this many orders awaiting
+# payment at once (one buyer cannot sell a listing out with orders never paid).
+ORDERS_MAX_UNPAID_PER_BUYER = env_int("ORDERS_MAX_UNPAID_PER_BUYER", 2)
+# Where buyers send bank transfers: the deployment's own account, never a built-in one.
+# Bank transfer is offered only when the account is configured (a deploy check errors when
+# ORDERS_BANK_TRANSFER=on and the account is missing or its IBAN invalid).
+ORDERS_BANK_ACCOUNT = {
+    "account_name": env_str("ORDERS_BANK_ACCOUNT_NAME", ""),
+    "iban": env_str("ORDERS_BANK_ACCOUNT_IBAN", ""),
+    "bic": env_str("ORDERS_BANK_ACCOUNT_BIC", ""),
+    "bank": env_str("ORDERS_BANK_ACCOUNT_BANK", ""),
+}
+ORDERS_BANK_TRANSFER = env_bool("ORDERS_BANK_TRANSFER", bool(ORDERS_BANK_ACCOUNT["iban"]))
 # The provider behind "card" payments: "stripe", or "test" (the built-in test provider, a
 # development tool: its routes, tasks and table exist only then, and production refuses it).
 ORDERS_CARD_PROVIDER = env_choice(

@@ -27,6 +27,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 ADMIN_REQUIRE_MFA = False
+# A test beneficiary account (the checksum-valid IBAN from the IBAN standard's examples).
+ORDERS_BANK_ACCOUNT = {
+    "account_name": "Tradepost Test Payments Ltd",
+    "iban": "DE89 3704 0044 0532 0130 00",
+    "bic": "COBADEFFXXX",
+    "bank": "Test Bank",
+}
+ORDERS_BANK_TRANSFER = True
 # SQLite test databases live in a file, not in memory, so that a Celery worker started by a
 # test (a separate process) sees the rows the test committed.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405

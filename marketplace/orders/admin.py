@@ -8,6 +8,7 @@ pointing at them PROTECT). Actions call the same services the sellers and buyers
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -471,7 +472,6 @@ class CartAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(TestProviderCharge)
 class TestProviderChargeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "reference",
@@ -484,3 +484,9 @@ class TestProviderChargeAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "created_at",
     ]
     search_fields = ["reference", "idempotency_key"]
+
+
+# The test provider is a development tool: its records are only in the admin when it is the
+# configured card provider (production refuses it: orders.E001).
+if settings.ORDERS_CARD_PROVIDER == "test":
+    admin.site.register(TestProviderCharge, TestProviderChargeAdmin)

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Address, Shop, User
 from customs.fx import FxRate, RateUnavailable
@@ -65,7 +66,7 @@ def payment_window(method: str) -> timedelta:
     """How long an unpaid order holds its stock, by payment method."""
     minutes = getattr(settings, "ORDERS_PAYMENT_WINDOW_MINUTES", {}).get(method)
     if minutes is None:
-        minutes = {"card": 30, "bank_transfer": 7 * 24 * 60}.get(method, 30)
+        minutes = {"card": 30, "bank_transfer": 48 * 60}.get(method, 30)
     return timedelta(minutes=minutes)
 
 
@@ -472,6 +473,22 @@ def _place_order(
         if cart.checkout_token != token:
             raise CheckoutChanged(
                 _("Your cart changed since you reviewed it. Check the new total and try again.")
+            )
+        # Unpaid orders hold stock: a buyer may only have a few at once. Read under the
+        # cart lock, which every checkout of this buyer takes first.
+        limit = getattr(settings, "ORDERS_MAX_UNPAID_PER_BUYER", 2)
+        unpaid = Order.objects.filter(buyer=buyer, status=Order.Status.PENDING_PAYMENT).count()
+        if unpaid >= limit:
+            raise DomainError(
+                ngettext(
+                    "You already have %(n)d order awaiting payment. Pay or cancel it "
+                    "before placing another.",
+                    "You already have %(n)d orders awaiting payment. Pay or cancel one "
+                    "before placing another.",
+                    unpaid,
+                )
+                % {"n": unpaid},
+                code="unpaid_limit",
             )
         items = list(cart_items(cart))
         contents = read_cart(cart, destination=address.country.code, items=items)

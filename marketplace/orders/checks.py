@@ -43,3 +43,34 @@ def card_provider(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def bank_account(app_configs, **kwargs):
+    from stdnum import iban
+
+    if not getattr(settings, "ORDERS_BANK_TRANSFER", False):
+        return []
+    account = getattr(settings, "ORDERS_BANK_ACCOUNT", None) or {}
+    missing = [
+        f"ORDERS_BANK_ACCOUNT_{key.upper()}"
+        for key in ("name", "iban", "bic")
+        if not account.get("account_name" if key == "name" else key)
+    ]
+    if missing:
+        return [
+            Error(
+                f"Bank transfer is enabled but {', '.join(missing)} is not set: buyers would "
+                "not know where to pay.",
+                hint="Set the platform's account, or ORDERS_BANK_TRANSFER=off.",
+                id="orders.E004",
+            )
+        ]
+    if not iban.is_valid(account["iban"]):
+        return [
+            Error(
+                "ORDERS_BANK_ACCOUNT_IBAN is not a valid IBAN (its checksum fails).",
+                id="orders.E005",
+            )
+        ]
+    return []

@@ -79,11 +79,20 @@ class PlaceOrderForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        from marketplace.orders.payments import banktransfer
+
         super().__init__(*args, **kwargs)
-        if not getattr(settings, "ORDERS_CARD_PROVIDER", ""):
-            # No card provider configured (a deploy check error in production): no card.
-            self.fields["method"].choices = [m for m in self.METHODS if m[0] != "card"]
-            self.fields["method"].initial = "bank_transfer"
+        # Only what this deployment takes: no card without a card provider (a deploy check
+        # error in production), no bank transfer without the platform's account.
+        offered = [
+            (value, label)
+            for value, label in self.METHODS
+            if (value != "card" or getattr(settings, "ORDERS_CARD_PROVIDER", ""))
+            and (value != "bank_transfer" or banktransfer.enabled())
+        ]
+        self.fields["method"].choices = offered
+        if offered and self.fields["method"].initial not in dict(offered):
+            self.fields["method"].initial = offered[0][0]
 
     @property
     def collects_card(self) -> bool:

@@ -473,6 +473,7 @@ class OrderEvent(models.Model):
         Kind.HELD,
         Kind.SHIPPED,
         Kind.CANCELLED,
+        Kind.EXPIRED,
         Kind.REFUNDED,
     }
 

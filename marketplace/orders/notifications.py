@@ -158,6 +158,18 @@ def send_for_event(event: OrderEvent) -> None:
             dedupe_key=key,
         )
 
+    elif kind == K.EXPIRED:
+        # Not paid in time: the stock went back, nothing was charged.
+        context = _order_context(order)
+        context["payment_method"] = order.payment_method
+        notify(
+            user=buyer,
+            kind="order_expired",
+            context=context,
+            url=context["order_url"],
+            dedupe_key=key,
+        )
+
     elif kind == K.CANCELLED:
         context = _order_context(order)
         context["reason"] = event.note[:500]

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 from marketplace.orders import views
@@ -32,11 +33,6 @@ urlpatterns = [
     ),
     # Payment providers
     path("orders/<str:number>/pay/card/", payment_views.stripe_pay, name="stripe-pay"),
-    path(
-        "pay/test/<str:reference>/",
-        views.test_provider_authenticate,
-        name="test-provider-authenticate",
-    ),
     path("payments/webhooks/<str:provider>/", views.payment_webhook, name="payment-webhook"),
     # Seller pages
     path("sell/<slug:slug>/orders/", views.seller_orders, name="seller-orders"),
@@ -82,3 +78,13 @@ urlpatterns = [
         name="seller-statement",
     ),
 ]
+
+# The test provider's second-step page exists only where it is the card provider.
+if settings.ORDERS_CARD_PROVIDER == "test":
+    urlpatterns.append(
+        path(
+            "pay/test/<str:reference>/",
+            views.test_provider_authenticate,
+            name="test-provider-authenticate",
+        )
+    )

@@ -377,7 +377,7 @@ def test_bank_transfer_reserves_the_stock_and_an_admin_confirms_the_money(
         )
     order = Order.objects.get()
     assert order.status == Order.Status.PENDING_PAYMENT
-    assert (order.expires_at - order.created_at).days == 7
+    assert (order.expires_at - order.created_at).days == 2  # ORDERS_BANK_TRANSFER_HOLD_HOURS
     assert Variant.objects.get(pk=tshirt.pk).stock == 48
     assert not Cart.objects.get(user=buyer).items.exists()
     page = german_checkout.get(order.get_absolute_url()).content.decode()

@@ -13,15 +13,14 @@ from marketplace.orders.payments.base import ProviderError, ProviderResult, Webh
 
 
 def bank_details() -> dict:
-    """Where buyers send the money (settings, so each deployment has its own account)."""
-    return dict(
-        getattr(settings, "ORDERS_BANK_ACCOUNT", None)
-        or {
-            "account_name": "Tradepost Marketplace Ltd",
-            "iban": "DE89 3704 0044 0532 0130 00",
-            "bic": "COBADEFFXXX",
-            "bank": "Commerzbank, Cologne",
-        }
+    """Where buyers send the money: this deployment's account, from the environment
+    (``ORDERS_BANK_ACCOUNT_*``); there is no built-in fallback account."""
+    return dict(getattr(settings, "ORDERS_BANK_ACCOUNT", None) or {})
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "ORDERS_BANK_TRANSFER", False)) and bool(
+        bank_details().get("iban")
     )
 
 

@@ -46,8 +46,11 @@ PROVIDERS: dict[str, PaymentProvider] = {
 
 
 def enabled_providers() -> set[str]:
+    from marketplace.orders.payments import banktransfer
+
     card = getattr(settings, "ORDERS_CARD_PROVIDER", "")
-    return {"bank_transfer", *([card] if card else [])}
+    bank = ["bank_transfer"] if banktransfer.enabled() else []
+    return {*bank, *([card] if card else [])}
 
 
 def provider_for_method(method: str) -> str:
