@@ -172,6 +172,28 @@ class ExchangeRateAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
         fx.clear_cache()
 
+    def changelist_view(self, request, extra_context=None):
+        warn_stale_rates(request)
+        return super().changelist_view(request, extra_context)
+
+
+def warn_stale_rates(request) -> None:
+    """Say once, on the admin pages about rates and quotes, which rate sources are stale."""
+    for source in fx.stale_sources():
+        messages.warning(
+            request,
+            _(
+                "Exchange rates are stale: the newest %(kind)s%(cur)s rate is of %(date)s "
+                "(valid %(days)s days). Import newer rates (ECB_RATES_URL, or a manual rate)."
+            )
+            % {
+                "kind": source.kind,
+                "cur": f" {source.currency}" if source.currency else "",
+                "date": source.newest or "-",
+                "days": source.valid_days,
+            },
+        )
+
 
 @admin.register(ScreeningList)
 class ScreeningListAdmin(admin.ModelAdmin):
@@ -239,6 +261,19 @@ class QuoteAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Quote._meta.fields]
+
+    def changelist_view(self, request, extra_context=None):
+        from customs.coverage import incomplete_quote_counts
+
+        warn_stale_rates(request)
+        counts = incomplete_quote_counts(days=30)
+        if counts:
+            messages.info(
+                request,
+                _("Incomplete quotes in the last 30 days, by destination: %(counts)s.")
+                % {"counts": ", ".join(f"{dest} {n}" for dest, n in counts)},
+            )
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False

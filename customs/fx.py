@@ -37,10 +37,15 @@ logger = logging.getLogger(__name__)
 BASE = "EUR"
 ECB_NS = "{http://www.ecb.int/vocabulary/2002-08-01/eurofxref}"
 CACHE_SECONDS = 300
-# A daily rate more than this many days older than the date asked for is reported as stale
-# (the longest ECB gap is the Easter weekend: 4 days).
+# Validity of each rate source: a rate more than this many days older than the date it should
+# be for is stale (the longest ECB gap is the Easter weekend: 4 days; manual central-bank
+# rates are refreshed monthly). The EU customs rate is valid for its month: it must be the ECB
+# rate of the penultimate Wednesday of the month before (UCC-IA art. 146), within the same
+# 5-day tolerance, or a rate published for the month itself.
 STALE_AFTER_DAYS = {ExchangeRate.Kind.ECB_DAILY: 5, ExchangeRate.Kind.MANUAL: 40}
 Kind = ExchangeRate.Kind
+# Irrevocably fixed euro conversion rates (a manual row, never stale).
+FIXED_TO_EUR = frozenset({"EUR", "BGN"})
 
 
 class RateUnavailable(DomainError):
@@ -74,6 +79,10 @@ class _Quote:
     per_eur: Decimal
     rate_date: date
     kind: str
+    # The date the rate should be for (the penultimate Wednesday for the EU monthly rate).
+    wanted: date | None = None
+    # The source whose validity applies (an EU monthly rate may rest on a manual one).
+    source_kind: str = ""
 
 
 # --- Lookup ----------------------------------------------------------------------------------
@@ -133,9 +142,12 @@ def _per_eur(currency: str, kind: str, on: date) -> _Quote:
         # Wednesday of the previous month is the customs rate for the whole month.
         quote = _table(Kind.EU_CUSTOMS_MONTHLY, on).get(currency)
         if quote is not None and quote.rate_date.replace(day=1) == on.replace(day=1):
-            return quote
-        base = _per_eur(currency, Kind.ECB_DAILY, penultimate_wednesday_of_previous_month(on))
-        return _Quote(base.per_eur, base.rate_date, Kind.EU_CUSTOMS_MONTHLY)
+            return _Quote(quote.per_eur, quote.rate_date, quote.kind, quote.rate_date)
+        wednesday = penultimate_wednesday_of_previous_month(on)
+        base = _per_eur(currency, Kind.ECB_DAILY, wednesday)
+        return _Quote(
+            base.per_eur, base.rate_date, Kind.EU_CUSTOMS_MONTHLY, wednesday, base.source_kind
+        )
     quote = _table(kind, on).get(currency)
     if quote is None and kind == Kind.ECB_DAILY:
         # Currencies the ECB does not publish (NGN, KES, RWF ...) come from the manual table.
@@ -145,12 +157,13 @@ def _per_eur(currency: str, kind: str, on: date) -> _Quote:
             _("No exchange rate for %(currency)s on or before %(date)s is known.")
             % {"currency": currency, "date": on}
         )
-    return quote
+    return _Quote(quote.per_eur, quote.rate_date, quote.kind, on, quote.kind)
 
 
 def _is_stale(quote: _Quote, on: date) -> bool:
-    limit = STALE_AFTER_DAYS.get(quote.kind, 5)
-    return quote.kind != Kind.EU_CUSTOMS_MONTHLY and (on - quote.rate_date).days > limit
+    """Past the validity of its source (see ``STALE_AFTER_DAYS``)."""
+    limit = STALE_AFTER_DAYS.get(quote.source_kind or quote.kind, 5)
+    return ((quote.wanted or on) - quote.rate_date).days > limit
 
 
 def rate(
@@ -168,12 +181,47 @@ def rate(
     a, b = _per_eur(src, kind, on), _per_eur(dst, kind, on)
     # The older of the two dates is the one that matters for staleness and for the record.
     older = min((q for cur, q in ((src, a), (dst, b)) if cur != BASE), key=lambda q: q.rate_date)
-    stale = _is_stale(older, on)
+    stale = any(_is_stale(q, on) for cur, q in ((src, a), (dst, b)) if cur not in FIXED_TO_EUR)
     if stale and (src, dst, older.rate_date) not in _warned:
         # Once per pair and rate date per process: a catalog page asks for dozens of rates.
         _warned.add((src, dst, older.rate_date))
         logger.warning("stale FX: %s->%s on %s uses %s", src, dst, on, older.rate_date)
     return FxRate(src, dst, b.per_eur / a.per_eur, older.rate_date, older.kind, stale)
+
+
+@dataclass(frozen=True)
+class StaleSource:
+    kind: str
+    currency: str  # "" for the whole ECB feed
+    newest: date | None
+    valid_days: int
+
+
+def stale_sources(on: date | None = None) -> list[StaleSource]:
+    """Rate sources past their validity on ``on`` (the admin's warning): the ECB feed as a
+    whole and each manual currency. One query."""
+    from django.db.models import Max
+
+    on = on or timezone.localdate()
+    newest = (
+        ExchangeRate.objects.filter(rate_kind__in=(Kind.ECB_DAILY, Kind.MANUAL))
+        .values("rate_kind", "currency")
+        .annotate(d=Max("date"))
+        .order_by("rate_kind", "currency")
+    )
+    ecb: date | None = None
+    found = []
+    for row in newest:
+        if row["rate_kind"] == Kind.ECB_DAILY:
+            ecb = max(ecb, row["d"]) if ecb else row["d"]
+        elif row["currency"] not in FIXED_TO_EUR:
+            limit = STALE_AFTER_DAYS[Kind.MANUAL]
+            if (on - row["d"]).days > limit:
+                found.append(StaleSource(Kind.MANUAL, row["currency"], row["d"], limit))
+    limit = STALE_AFTER_DAYS[Kind.ECB_DAILY]
+    if ecb is None or (on - ecb).days > limit:
+        found.insert(0, StaleSource(Kind.ECB_DAILY, "", ecb, limit))
+    return found
 
 
 def convert(

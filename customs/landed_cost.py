@@ -10,18 +10,25 @@ and rounded once, half-up, to the currency's minor unit (or the regime's cash in
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from customs import fx
 from customs.hs import HS_INPUT_RE, normalize_hs_code
 from customs.ics2 import validate_description
 from customs.models import Regime, Restriction, SanctionedDestination
-from customs.rulebook import EU_MEMBERS, RuleBook, get_rules
+from customs.rulebook import (
+    EU_MEMBERS,
+    RuleBook,
+    crosses_customs_border,
+    get_rules,
+    territory_of,
+)
 from customs.schemes import label as scheme_label
 from customs.schemes import scheme_number
 from marketplace.core.money import quantize, round_to_increment
@@ -30,6 +37,8 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 HUNDRED = Decimal(100)
 CHANNELS = ("marketplace", "direct")
+# What the parcel is (CN22/CN23 "category of item"): reliefs depend on it.
+CATEGORIES = ("sale", "gift", "returned_goods", "sample")
 TRANSPORTS = ("post", "courier")
 POSTAL_SERVICES = ("small_packet", "parcel")
 
@@ -79,6 +88,11 @@ class Consignment:
     incoterm: str | None = None
     # Nigeria-style de minimis counted per buyer per year: uses before this consignment.
     buyer_deminimis_uses: int = 0
+    category: str = "sale"
+    # Gift reliefs of most countries are for gifts between private individuals only.
+    sender_private: bool = False
+    # Special territories are told apart by postcode (BT: Northern Ireland, 27498 Heligoland).
+    destination_postcode: str = ""
 
     @property
     def goods(self) -> Decimal:
@@ -126,6 +140,15 @@ class Consignment:
         uses = data.get("buyer_deminimis_uses", 0)
         if not isinstance(uses, int) or isinstance(uses, bool) or uses < 0:
             raise ConsignmentError("buyer_deminimis_uses", _("expected a whole number ≥ 0"))
+        category = _choice(data, "category", CATEGORIES, "sale")
+        sender_private = data.get("sender_private", False)
+        if not isinstance(sender_private, bool):
+            raise ConsignmentError("sender_private", _("expected true or false"))
+        postcode = data.get("destination_postcode") or ""
+        if not isinstance(postcode, str) or len(postcode) > 16 or "\x00" in postcode:
+            raise ConsignmentError(
+                "destination_postcode", _("expected a postcode (16 characters at most)")
+            )
         raw_lines = data.get("lines")
         if not isinstance(raw_lines, list) or not raw_lines:
             raise ConsignmentError("lines", _("expected a non-empty list of lines"))
@@ -147,6 +170,9 @@ class Consignment:
             seller_country=seller_country,
             incoterm=incoterm,
             buyer_deminimis_uses=uses,
+            category=category,
+            sender_private=sender_private,
+            destination_postcode=postcode.strip().upper(),
         )
 
 
@@ -265,6 +291,8 @@ class LineResult:
     duty_rate_percent: Decimal | None
     duty: Decimal
     restriction: str = ""
+    # Taxed at checkout under the regime's scheme (a per-item limit decides it item by item).
+    collected: bool = False
 
 
 @dataclass
@@ -287,6 +315,8 @@ class QuoteResult:
     reasons: list[str]
     warnings: list[str]
     rules: list[str]
+    # Why ``incomplete``: the data that is missing (also among ``warnings``).
+    unknowns: list[str] = field(default_factory=list)
     tax_name: str = ""
     tax_rate_percent: Decimal | None = None
     tax_scheme: str = ""
@@ -296,6 +326,11 @@ class QuoteResult:
     fee_lines: list[dict] = field(default_factory=list)
     regime_id: int | None = None
     quote_id: int | None = None
+    category: str = "sale"
+    # False for a route with no customs border (US->US, DE->FR, GB->NI): no duty, no form.
+    customs_border: bool = True
+    # Per-item limits: the part collected at checkout and the part taxed at the border.
+    split: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``quote_landed_cost``: amounts as decimal strings."""
@@ -316,6 +351,7 @@ class QuoteResult:
             "blocked": self.blocked,
             "review_required": self.review_required,
             "incomplete": self.incomplete,
+            "unknowns": list(self.unknowns),
             "reasons": list(self.reasons),
             "warnings": list(self.warnings),
             "rules": list(self.rules),
@@ -327,6 +363,15 @@ class QuoteResult:
             "marketplace_costs": money(self.marketplace_costs),
             "value_in_sdr": None if self.value_in_sdr is None else str(self.value_in_sdr),
             "fee_lines": [{**f, "amount": money(f["amount"])} for f in self.fee_lines],
+            "category": self.category,
+            "customs_border": self.customs_border,
+            "split": [
+                {
+                    **part,
+                    **{k: money(part[k]) for k in ("goods", "shipping", "duty", "tax")},
+                }
+                for part in self.split
+            ],
             "lines": [
                 {
                     "hs_code": ln.hs_code,
@@ -337,6 +382,7 @@ class QuoteResult:
                     else _percent(ln.duty_rate_percent),
                     "duty": money(ln.duty),
                     "restriction": ln.restriction,
+                    "collected": ln.collected,
                 }
                 for ln in self.lines
             ],
@@ -362,11 +408,20 @@ class _Calc:
         self.reasons: list[str] = []
         self.rules: list[str] = []
         self.incomplete = False
+        # The reasons behind ``incomplete``, shown where the estimate would be.
+        self.unknowns: list[str] = []
         self.review = False
         self.blocked = False
         # Line index -> the restriction reason (goods that need a permit, a warning, a block).
         self.line_restrictions: dict[int, str] = {}
         self._fx: dict[tuple[str, str], Decimal] = {}
+
+    def unknown(self, reason: str) -> None:
+        """Data the quote needs is missing: it is ``incomplete``, and ``reason`` says why."""
+        self.incomplete = True
+        self.warnings.append(reason)
+        if reason not in self.unknowns:
+            self.unknowns.append(reason)
 
     def use(self, kind: str, row) -> None:
         tag = f"{kind}:{row.pk}"
@@ -387,8 +442,10 @@ class _Calc:
             tag = f"fx:{src}->{dst}:{quoted.kind}:{quoted.rate_date}"
             if tag not in self.rules:
                 self.rules.append(tag)
-            if quoted.stale:
-                self.warnings.append(quoted.note)
+            if quoted.stale and settings.CUSTOMS_STALE_RATES_INCOMPLETE:
+                # Past its source's validity: in production the estimate is unknown; in the
+                # local profile the admin says once that rates are stale (not every buyer page).
+                self.unknown(quoted.note)
         return self._fx[key]
 
     def round(self, amount: Decimal, regime: Regime | None) -> Decimal:
@@ -402,29 +459,46 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
     c = consignment
     book = rules or get_rules()
     calc = _Calc(c, book)
-    cur = c.currency
-    goods = c.goods
-    freight, insurance = c.shipping, c.insurance
-
+    territory = territory_of(
+        c.destination, postcode=c.destination_postcode, region=c.destination_region
+    )
+    if not crosses_customs_border(
+        c.ship_from, c.destination, postcode=c.destination_postcode, region=c.destination_region
+    ):
+        return _no_border(calc, territory)
+    region = c.destination_region
+    if territory is not None and (territory.region or territory.postcode is not None):
+        region = territory.region_key
     regime = book.regime_for(
         destination=c.destination,
-        region=c.destination_region,
+        region=region,
         channel=c.channel,
         transport=c.transport,
         ship_from=c.ship_from,
         on=c.date,
     )
+    if (
+        regime is not None
+        and region != c.destination_region
+        and regime.destination_region != region
+    ):
+        # The country's own rules never apply to a territory outside its customs or VAT area.
+        regime = None
     _check_lines(calc)
     _check_sanctions(calc)
     form, sdr_value = _form(calc)
 
     if regime is None:
-        calc.incomplete = True
-        calc.warnings.append(
-            _("No import rules are known for %(dest)s on %(date)s: duty and tax are not estimated.")
-            % {"dest": c.destination, "date": c.date}
+        where = (
+            territory.name
+            if territory is not None and region != c.destination_region
+            else c.destination
         )
-        customs_value = goods + freight + insurance
+        calc.unknown(
+            _("No import rules are known for %(dest)s on %(date)s: duty and tax are not estimated.")
+            % {"dest": where, "date": c.date}
+        )
+        customs_value = c.goods + c.shipping + c.insurance
         return _result(
             calc, regime, customs_value, ZERO, ZERO, ZERO, ZERO, [], [], False, form, sdr_value
         )
@@ -442,6 +516,164 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         calc.warnings.append(
             _("Give the province or state (destination_region): the tax rate depends on it.")
         )
+    split = _per_item_split(calc, regime)
+    if split is not None:
+        return _split_quote(calc, regime, split, form, sdr_value)
+    return _price(calc, regime, form, sdr_value)
+
+
+def _qualifies(regime: Regime, value: Decimal, limit: Decimal) -> bool:
+    """At or under ``limit`` (inclusive regimes) or strictly below it (Norway VOEC)."""
+    return value <= limit if regime.limits_inclusive else value < limit
+
+
+def _per_item_split(calc: _Calc, regime: Regime) -> tuple[list[int], list[int]] | None:
+    """(items collected at checkout, items taxed at the border) when a per-item collection
+    limit splits the consignment; None when every item falls on the same side."""
+    c = calc.c
+    if not (
+        c.channel == "marketplace"
+        and c.category == "sale"
+        and regime.collect_at_sale
+        and regime.collect_max_value is not None
+        and regime.collect_max_basis == Regime.ThresholdBasis.PER_ITEM
+        and len(c.lines) > 1
+    ):
+        return None
+    if regime.tax_scheme and not scheme_number(regime.tax_scheme):
+        return None  # nothing is collected: the whole consignment is priced at the border
+    factor = _regime_rate(calc, regime)()
+    if factor is None:
+        return None
+    low = [
+        i
+        for i, line in enumerate(c.lines)
+        if _qualifies(regime, line.unit_price * factor, regime.collect_max_value)
+    ]
+    if not low or len(low) == len(c.lines):
+        return None
+    return low, [i for i in range(len(c.lines)) if i not in low]
+
+
+def _split_quote(
+    calc: _Calc,
+    regime: Regime,
+    split: tuple[list[int], list[int]],
+    form: str,
+    sdr_value: Decimal | None,
+) -> QuoteResult:
+    """Price the items under the per-item limit as collected at checkout and the others at
+    the border (freight and insurance apportioned by value), then add the two up."""
+    c = calc.c
+    low, high = split
+    low_goods = sum((c.lines[i].value for i in low), ZERO)
+    share = (low_goods / c.goods) if c.goods else ZERO
+    ship_low = quantize(c.shipping * share, c.currency)
+    ins_low = quantize(c.insurance * share, c.currency)
+    parts = (
+        (low, True, ship_low, ins_low),
+        (high, False, c.shipping - ship_low, c.insurance - ins_low),
+    )
+    lines: list[LineResult | None] = [None] * len(c.lines)
+    results = []
+    for indexes, collect, shipping, insurance in parts:
+        sub = replace(
+            c,
+            lines=tuple(c.lines[i] for i in indexes),
+            shipping=shipping,
+            insurance=insurance,
+        )
+        sub_calc = _Calc(sub, calc.book)
+        sub_calc.warnings, sub_calc.rules, sub_calc._fx = calc.warnings, calc.rules, calc._fx
+        sub_calc.unknowns = calc.unknowns
+        sub_calc.line_restrictions = {
+            j: calc.line_restrictions[i]
+            for j, i in enumerate(indexes)
+            if i in calc.line_restrictions
+        }
+        result = _price(sub_calc, regime, form, sdr_value, collect=collect)
+        calc.incomplete = calc.incomplete or sub_calc.incomplete
+        for j, i in enumerate(indexes):
+            lines[i] = result.lines[j]
+        results.append((indexes, result))
+    at_sale, at_border = results[0][1], results[1][1]
+    calc.warnings.append(
+        _(
+            "%(n)d of %(m)d items are under the %(limit)s %(cur)s per-item limit: their "
+            "%(tax)s is collected at checkout; duty and %(tax)s on the others are paid on "
+            "delivery."
+        )
+        % {
+            "n": len(low),
+            "m": len(c.lines),
+            "limit": regime.collect_max_value,
+            "cur": regime.currency,
+            "tax": regime.tax_name or _("tax"),
+        }
+    )
+    merged = _result(
+        calc,
+        regime,
+        at_sale.customs_value + at_border.customs_value,
+        at_sale.duty + at_border.duty,
+        at_sale.tax + at_border.tax,
+        at_sale.tax_rate_percent,
+        ZERO,
+        [ln for ln in lines if ln is not None],
+        at_sale.fee_lines + at_border.fee_lines,
+        False,
+        form,
+        sdr_value,
+    )
+    merged.tax_scheme = at_sale.tax_scheme
+    for indexes, part in results:
+        for i in indexes:
+            merged.lines[i].collected = part.collected_at_checkout
+    merged.split = [
+        {
+            "collected_at_checkout": part.collected_at_checkout,
+            "lines": list(indexes),
+            "goods": part.goods,
+            "shipping": part.shipping,
+            "duty": part.duty,
+            "tax": part.tax,
+        }
+        for indexes, part in results
+    ]
+    return merged
+
+
+def _no_border(calc: _Calc, territory) -> QuoteResult:
+    c = calc.c
+    calc.rules.append("border:none")
+    if territory is not None:
+        calc.rules.append(f"territory:{territory.key}")
+    calc.warnings.append(
+        _("No customs border between %(a)s and %(b)s: no duty, no import tax and no customs form.")
+        % {"a": c.ship_from, "b": territory.name if territory is not None else c.destination}
+    )
+    result = _result(
+        calc, None, c.goods + c.shipping + c.insurance, ZERO, ZERO, None, ZERO, [], [], False,
+        "", None,
+    )  # fmt: skip
+    result.customs_border = False
+    return result
+
+
+def _price(
+    calc: _Calc,
+    regime: Regime,
+    form: str,
+    sdr_value: Decimal | None,
+    *,
+    collect: bool | None = None,
+) -> QuoteResult:
+    """Duty, tax and fees of the consignment under ``regime`` (``collect`` forces the
+    collect-at-checkout decision for one part of a per-item split)."""
+    c, book = calc.c, calc.book
+    cur = c.currency
+    goods = c.goods
+    freight, insurance = c.shipping, c.insurance
     cif = regime.customs_value_basis == Regime.Basis.CIF
     customs_value = goods + freight + insurance if cif else goods
     to_reg = _regime_rate(calc, regime)
@@ -461,7 +693,7 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
             value = max(line.unit_price for line in c.lines)
         else:
             value = customs_value
-        return value * factor <= limit
+        return _qualifies(regime, value * factor, limit)
 
     deminimis_allowed = (
         regime.deminimis_max_uses_per_year is None
@@ -483,6 +715,19 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
             or under(regime.collect_max_basis, regime.collect_max_value)
         )
     )
+    if collect is not None:
+        collected = collect and c.channel == "marketplace" and regime.collect_at_sale
+    relief_duty, relief_tax = _relief(calc, regime, to_reg)
+    if collected and c.category != "sale":
+        # IOSS, VOEC, the UK and AU schemes cover distance sales only.
+        collected = False
+        calc.warnings.append(
+            _(
+                "A %(category)s is not a sale: %(tax)s is not collected at checkout under the "
+                "marketplace's scheme."
+            )
+            % {"category": _category_label(c.category), "tax": regime.tax_name or _("tax")}
+        )
 
     if collected and regime.tax_scheme and not scheme_number(regime.tax_scheme):
         # Never promise "nothing more to pay on delivery" without the number that lets the
@@ -518,10 +763,14 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         calc.warnings.append(
             _("Some goods are exempt from duty at the destination (e.g. informational materials).")
         )
-    if (collected and regime.no_duty_when_collected) or (
-        regime.duty_threshold is not None
-        and deminimis_allowed
-        and under(regime.duty_threshold_basis, regime.duty_threshold)
+    if (
+        relief_duty
+        or (collected and regime.no_duty_when_collected)
+        or (
+            regime.duty_threshold is not None
+            and deminimis_allowed
+            and under(regime.duty_threshold_basis, regime.duty_threshold)
+        )
     ):
         pass
     elif (
@@ -545,7 +794,9 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
     if regime.tax_rate is not None:
         rate = regime.tax_rate * (regime.tax_rate_factor if collected else ONE)
         r = rate / HUNDRED
-        if collected:
+        if relief_tax:
+            tax = ZERO
+        elif collected:
             tax = r * _tax_base(regime, regime.tax_base_at_sale, c, customs_value, duty, r)
         elif (
             regime.tax_threshold is not None
@@ -579,8 +830,7 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         try:
             to_fee = calc.factor(cur, fee_cur, regime.fx_kind)
         except fx.RateUnavailable:
-            calc.incomplete = True
-            calc.warnings.append(
+            calc.unknown(
                 _("%(fee)s is left out: no exchange rate for %(cur)s is known.")
                 % {"fee": fee.name, "cur": fee_cur}
             )
@@ -604,6 +854,70 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
     )  # fmt: skip
 
 
+def _category_label(category: str) -> str:
+    return {
+        "gift": _("gift"),
+        "returned_goods": _("return of goods"),
+        "sample": _("commercial sample"),
+    }.get(category, _("sale"))
+
+
+def _relief(calc: _Calc, regime: Regime, to_reg) -> tuple[bool, bool]:
+    """(no duty, no import tax) for a gift, returned goods or a sample, from the regime's
+    ``params.reliefs[category]`` (values in the regime's currency, limits inclusive)."""
+    c = calc.c
+    if c.category == "sale":
+        return False, False
+    label = _category_label(c.category)
+    relief = ((regime.params or {}).get("reliefs") or {}).get(c.category)
+    if not relief:
+        calc.warnings.append(
+            _("No relief for a %(category)s is known for %(dest)s: it is taxed like a sale.")
+            % {"category": label, "dest": c.destination}
+        )
+        return False, False
+    if relief.get("private_sender_only") and not c.sender_private:
+        calc.warnings.append(
+            _(
+                "%(dest)s relieves gifts between private individuals only: a gift sent by a "
+                "business is taxed like a sale."
+            )
+            % {"dest": c.destination}
+        )
+        return False, False
+    if relief.get("max_value") is not None:
+        factor = to_reg()
+        if factor is None:
+            return False, False
+        limit = Decimal(relief["max_value"])
+        if c.goods * factor > limit:
+            calc.warnings.append(
+                _("Above the %(limit)s %(cur)s allowance for a %(category)s: taxed like a sale.")
+                % {"limit": limit, "cur": regime.currency, "category": label}
+            )
+            return False, False
+    tag = f"relief:{c.category}:{regime.data_key or regime.pk}"
+    if tag not in calc.rules:
+        calc.rules.append(tag)
+    if c.category == "returned_goods" and relief.get("within_years"):
+        calc.warnings.append(
+            _(
+                "Returned-goods relief needs proof that the goods left %(dest)s within "
+                "%(years)s years and come back unaltered (export declaration or proof of posting)."
+            )
+            % {"dest": c.destination, "years": relief["within_years"]}
+        )
+    elif c.category == "returned_goods":
+        calc.warnings.append(
+            _(
+                "Returned-goods relief needs proof that the goods were exported from %(dest)s "
+                "and come back unaltered (export declaration or proof of posting)."
+            )
+            % {"dest": c.destination}
+        )
+    return bool(relief.get("duty")), bool(relief.get("tax"))
+
+
 def _region_matters(book: RuleBook, regime: Regime, c: Consignment) -> bool:
     return any(r.destination_region for r in book.regimes.get(c.destination, ()))
 
@@ -619,8 +933,7 @@ def _regime_rate(calc: _Calc, regime: Regime):
                 memo.append(calc.factor(calc.c.currency, regime.currency, regime.fx_kind))
             except fx.RateUnavailable:
                 memo.append(None)
-                calc.incomplete = True
-                calc.warnings.append(
+                calc.unknown(
                     _(
                         "No exchange rate from %(a)s to %(b)s is known: the %(b)s thresholds "
                         "cannot be checked and the estimate is incomplete."
@@ -673,8 +986,7 @@ def _formula_duty(
                 if cv_reg <= Decimal(limit):
                     return Decimal(rate) * customs_value
             break
-        calc.incomplete = True
-        calc.warnings.append(
+        calc.unknown(
             _("The value is above the simplified courier regime: duty and tax are not estimated.")
         )
         return ZERO
@@ -721,8 +1033,7 @@ def _tariff_duty(calc: _Calc, regime: Regime, lines: list[LineResult]) -> Decima
             lr.duty = calc.round(lr.duty, regime)
         total += lr.duty
     if missing:
-        calc.incomplete = True
-        calc.warnings.append(
+        calc.unknown(
             _(
                 "No ad valorem duty rate is known for HS %(codes)s in %(dest)s: the duty "
                 "shown leaves it out and the estimate is incomplete."
@@ -867,6 +1178,8 @@ def _result(
     shipping = quantize(c.shipping, cur)
     insurance = quantize(c.insurance, cur)
     ddp = collected or c.incoterm == "DDP"
+    for line in lines:
+        line.collected = collected
     return QuoteResult(
         currency=cur,
         goods=goods,
@@ -883,9 +1196,10 @@ def _result(
         blocked=calc.blocked,
         review_required=calc.review,
         incomplete=calc.incomplete,
-        reasons=calc.reasons,
-        warnings=calc.warnings,
+        reasons=list(dict.fromkeys(calc.reasons)),
+        warnings=list(dict.fromkeys(calc.warnings)),
         rules=calc.rules,
+        unknowns=list(calc.unknowns),
         tax_name=regime.tax_name if regime else "",
         tax_rate_percent=rate,
         tax_scheme=regime.tax_scheme if (regime and collected) else "",
@@ -894,6 +1208,7 @@ def _result(
         lines=lines,
         fee_lines=fee_lines,
         regime_id=regime.pk if regime else None,
+        category=c.category,
     )
 
 

@@ -250,7 +250,7 @@ REGIME_FIELDS = {
     "tax_rate_factor", "collect_at_sale", "collect_max_value", "collect_max_basis", "tax_scheme",
     "tax_base_at_sale", "tax_base_at_border", "no_duty_when_collected", "tax_minimum",
     "duty_formula", "apply_mfn", "flat_duty_amount", "flat_duty_max_value",
-    "duty_exempt_hs_prefixes", "params", "rounding_increment", "round_per_line",
+    "duty_exempt_hs_prefixes", "params", "rounding_increment", "round_per_line", "limits_inclusive",
     "effective_from", "effective_to", "source", "as_of", "uncertain", "notes", "active",
 }  # fmt: skip
 _DECIMAL_FIELDS = {
@@ -271,7 +271,7 @@ def read_regimes() -> list[dict]:
     for entry in data["regimes"]:
         destinations = EU_MEMBERS if entry["destination"] == "EU" else [entry["destination"]]
         for country in destinations:
-            regions = [""]
+            regions = [entry.get("destination_region") or ""]
             if entry.get("regions") == "@vat":
                 regions += sorted(r for c, r in vat if c == country and r)
             for region in regions:

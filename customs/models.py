@@ -272,6 +272,15 @@ class Regime(DatedRule):
         _("cash rounding increment"), max_digits=6, decimal_places=3, null=True, blank=True
     )
     round_per_line = models.BooleanField(_("round duty per line"), default=False)
+    limits_inclusive = models.BooleanField(
+        _("limits are inclusive"),
+        default=True,
+        help_text=_(
+            "On: a value at the limit qualifies (NZ$1,000 or less). Off: only values strictly "
+            "below it (Norway VOEC: items below NOK 3,000). A per-item collection limit is "
+            "decided item by item."
+        ),
+    )
 
     history = HistoricalRecords()
 

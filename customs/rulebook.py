@@ -8,11 +8,15 @@ live here so the landed-cost service stays a pure function of a consignment and 
 
 from __future__ import annotations
 
+import csv
+import re
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
+from pathlib import Path
 
 from customs.models import (
     DutyRate,
@@ -30,6 +34,95 @@ EU_MEMBERS = frozenset(
         "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
     }
 )  # fmt: skip
+
+
+TERRITORIES_FILE = Path(__file__).resolve().parent / "data" / "rules" / "territories.csv"
+
+
+@dataclass(frozen=True)
+class Territory:
+    """A place whose customs or VAT area is not its country's (customs/data/rules/territories.csv).
+
+    ``customs_areas`` / ``vat_areas``: the areas it belongs to (``EU``, ``GB``, ``CH`` ...);
+    empty: its own. A territory with a region (``ES-CN``) or a postcode-only one (``DE-HEL``)
+    needs a regime of its own for that region; the country's regime never applies to it.
+    """
+
+    key: str
+    country: str
+    region: str
+    postcode: re.Pattern | None
+    name: str
+    customs_areas: frozenset[str]
+    vat_areas: frozenset[str]
+    source: str
+
+    @property
+    def region_key(self) -> str:
+        return self.region or self.key
+
+
+@cache
+def territories() -> tuple[Territory, ...]:
+    with TERRITORIES_FILE.open(encoding="utf-8", newline="") as fh:
+        return tuple(
+            Territory(
+                key=row["key"],
+                country=row["country"],
+                region=row["region"],
+                postcode=re.compile(row["postcode_pattern"]) if row["postcode_pattern"] else None,
+                name=row["name"],
+                customs_areas=frozenset(a for a in row["customs_area"].split("+") if a),
+                vat_areas=frozenset(a for a in row["vat_area"].split("+") if a),
+                source=row["source"],
+            )
+            for row in csv.DictReader(fh)
+        )
+
+
+def territory_of(
+    country: str, *, postcode: str = "", region: str | None = None
+) -> Territory | None:
+    """The special territory an address is in, by region code or postcode, if any."""
+    country = country.upper()
+    for t in territories():
+        if t.country != country:
+            continue
+        if t.postcode is None and not t.region:
+            return t  # the whole country (Monaco, Jersey ...)
+        if region and t.region and region.upper() == t.region:
+            return t
+        if (
+            postcode
+            and t.postcode is not None
+            and t.postcode.match(postcode.replace(" ", "").upper())
+        ):
+            return t
+    return None
+
+
+def _areas(country: str, territory: Territory | None) -> tuple[frozenset[str], frozenset[str]]:
+    if territory is not None:
+        return territory.customs_areas or frozenset({territory.key}), territory.vat_areas or (
+            frozenset({territory.key})
+        )
+    if country in EU_MEMBERS:
+        return frozenset({"EU"}), frozenset({"EU"})
+    return frozenset({country}), frozenset({country})
+
+
+def crosses_customs_border(
+    origin: str, destination: str, *, postcode: str = "", region: str | None = None
+) -> bool:
+    """Whether goods sent from ``origin`` to this destination are imported (duty, import tax,
+    a customs form). Not within one customs and VAT area: US->US, DE->FR, GB->Northern
+    Ireland, FR->Monaco. Special territories outside the EU VAT area (Canary Islands, Ceuta,
+    Heligoland, Livigno ...) are imports even from their own country."""
+    origin, destination = origin.upper(), destination.upper()
+    src_customs, src_vat = _areas(origin, territory_of(origin))
+    dst = territory_of(destination, postcode=postcode, region=region)
+    dst_customs, dst_vat = _areas(destination, dst)
+    return not (src_customs & dst_customs and src_vat & dst_vat)
 
 
 def jurisdiction_matches(row_value: str, country: str) -> bool:

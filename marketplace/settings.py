@@ -411,6 +411,10 @@ LISTINGS_CACHE_SECONDS = env_int("LISTINGS_CACHE_SECONDS", 120)
 # Customs: the ECB feed to import rates from (e.g. the eurofxref-hist-90d.xml URL). Unset
 # (the default) means no network at all: the bundled snapshot and manual rates are used.
 ECB_RATES_URL = env_str("ECB_RATES_URL")
+# A quote that needs an exchange rate past its validity (ECB daily: 5 days; the EU customs
+# rate: its month; manual rates: 40 days) is `incomplete` ("duty and tax unknown") when on;
+# when off (the local profile, whose bundled snapshot ages) only the admin warns.
+CUSTOMS_STALE_RATES_INCOMPLETE = env_bool("CUSTOMS_STALE_RATES_INCOMPLETE", PRODUCTION)
 # The marketplace's own tax-scheme registrations: "IOSS=IM2760000000,UK_VAT=GB123456789,...".
 # Tax is collected at checkout under a scheme only when its number is here (otherwise the
 # quote falls back to DAP), and the number is printed on every document of the parcel.

@@ -57,6 +57,8 @@ class ConsignmentQuote:
     tax_rate_percent: Decimal | None = None
     quote_id: int | None = None
     banners: list[str] = field(default_factory=list)
+    # Why the estimate is unknown (``incomplete``): the missing rule or rate data.
+    unknowns: list[str] = field(default_factory=list)
     # The inputs and the full breakdown, frozen onto the shop order.
     snapshot: dict = field(default_factory=dict)
 
@@ -187,6 +189,7 @@ def _from_result(result: QuoteResult, consignment: Consignment) -> ConsignmentQu
         tax_rate_percent=result.tax_rate_percent,
         quote_id=result.quote_id,
         banners=threshold_banners(result, consignment),
+        unknowns=list(result.unknowns),
         snapshot={"inputs": consignment.to_dict(), "quote": result.to_dict()},
     )
 

@@ -120,7 +120,12 @@ def test_eu_thresholds_use_the_customs_rate_of_the_month(rules):
 
 def test_an_unknown_duty_rate_is_flagged_never_silently_zero(rules):
     q = compute_quote(
-        consignment("US", "USD", [line("851713", "900.00", description="Smartphone with battery")])
+        consignment(
+            "US",
+            "USD",
+            [line("851713", "900.00", description="Smartphone with battery", origin="CN")],
+            ship_from="CN",
+        )
     )
     assert q.incomplete
     assert any("851713" in w and "incomplete" in w for w in q.warnings)

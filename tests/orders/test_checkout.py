@@ -547,3 +547,25 @@ def test_a_parcel_within_the_eu_goes_through_no_customs(client_for, rules, de_sh
     consignment = consignment.consignments[0]
     assert not consignment.international and consignment.customs is None
     assert consignment.amounts.duty == consignment.amounts.tax == D("0.00")
+
+
+def test_missing_duty_data_shows_duty_and_tax_unknown_with_the_reason(
+    client_for, buyer, rules, cn_shop
+):
+    box = {**SCARF_LIKE, "hs_code": "442090", "customs_description": "Wooden jewellery box"}
+    item = f.make_listing(cn_shop, title="Jewellery box", price="1200.00", sku="BOX-1", customs=box)
+    f.fill_cart(buyer, [(item, 1)])
+    page = client_for(buyer).get(reverse("orders:checkout"))
+    consignment = page.context["price"].consignments[0]
+    assert consignment.customs.incomplete and not consignment.customs.collected_at_checkout
+    assert consignment.customs.unknowns == [
+        "No ad valorem duty rate is known for HS 442090 in DE: the duty shown leaves it out "
+        "and the estimate is incomplete."
+    ]
+    html = page.content.decode()
+    assert "Duty and tax unknown — the carrier will charge them on delivery." in html
+    assert "No ad valorem duty rate is known for HS 442090 in DE" in html
+    assert "(estimate)" not in html.split("data-customs-unknown")[1].split("</div>")[0]
+
+
+SCARF_LIKE = f.SCARF
