@@ -7,10 +7,11 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from accounts.services import update_profile_language
+from marketplace.listings.fragments import mark_response
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html", {})
+    return mark_response(request, render(request, "home.html", {}))
 
 
 @require_POST

@@ -343,7 +343,7 @@ def reset_local_state() -> None:
     """Forget the in-process category tree and generation memo (tests, after a flush)."""
     global _tree
     from marketplace.listings import cache as catalog_cache
-    from marketplace.listings.page_cache import clear_local
+    from marketplace.listings.fragments import clear_local
 
     _tree = None
     catalog_cache._recent = (0.0, 0)

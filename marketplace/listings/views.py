@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import Shop, ShopMembership
-from marketplace.listings import buyer, page_cache
+from marketplace.listings import buyer, fragments
 from marketplace.listings.catalog import (
     BrowseQuery,
     browse,
@@ -51,46 +51,64 @@ def _browse_query(request: HttpRequest, form: BrowseForm, **fixed) -> BrowseQuer
     )
 
 
-def _results_context(request: HttpRequest, form: BrowseForm, query: BrowseQuery, **extra):
-    result = browse(query)
-    tree = category_tree()
-    params = request.GET.copy()
-    params.pop("page", None)
+def _results(request: HttpRequest, form: BrowseForm, query: BrowseQuery, **extra) -> dict:
+    """The page's context with ``results``: the facets, cards and pagination as one fragment.
+
+    The fragment's HTML depends on the URL (filters, page, sort), the language, the display
+    currency and the "ship to" country; it is shared by every visitor who has those, signed in
+    or not. On a hit none of the browse queries run.
+    """
     country = buyer.buyer_country(request)
-    return {
+    context = {
         "form": form,
         "query": query,
-        "result": result,
-        "cards": load_cards(result.ids),
-        "category_facets": [
-            (tree.by_id[pk], n) for pk, n in result.facets.categories if pk in tree.by_id
-        ],
-        "origin_facets": [(code, origin_name(code), n) for code, n in result.facets.origins],
-        "shop_facets": result.facets.shops,
-        "sort_choices": SORT_CHOICES if query.text else SORT_CHOICES[1:],
-        "querystring": params.urlencode(),
+        "querystring": _querystring(request),
         "buyer_country": country,
         "buyer_country_name": buyer.country_name(country),
         "display_currency": query.currency,
-        **page_cache.context_token(request),
         **extra,
     }
 
+    def render() -> str:
+        result = browse(query)
+        tree = category_tree()
+        return fragments.render_fragment(
+            "listings/_results.html",
+            {
+                **context,
+                "request": request,
+                "result": result,
+                "cards": load_cards(result.ids),
+                "category_facets": [
+                    (tree.by_id[pk], n) for pk, n in result.facets.categories if pk in tree.by_id
+                ],
+                "origin_facets": [
+                    (code, origin_name(code), n) for code, n in result.facets.origins
+                ],
+                "shop_facets": result.facets.shops,
+                "sort_choices": SORT_CHOICES if query.text else SORT_CHOICES[1:],
+            },
+        )
+
+    parts = (request.get_full_path(), query.currency, country)
+    context["results"] = fragments.cached_fragment(request, "results", parts, render)
+    return context
+
+
+def _querystring(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
 
 @require_GET
-@page_cache.cached_page
 def category_index(request: HttpRequest) -> HttpResponse:
     tree = category_tree()
     sections = [(root, tree.children.get(root.pk, [])) for root in tree.roots]
-    return render(
-        request,
-        "listings/category_index.html",
-        {"sections": sections, **page_cache.context_token(request)},
-    )
+    return render(request, "listings/category_index.html", {"sections": sections})
 
 
 @require_GET
-@page_cache.cached_page
 def category(request: HttpRequest, path: str) -> HttpResponse:
     tree = category_tree()
     node = tree.by_path.get(path.strip("/"))
@@ -98,19 +116,19 @@ def category(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404("No such category.")
     form = BrowseForm(request.GET)
     query = _browse_query(request, form, category_id=node.pk)
-    context = _results_context(
+    context = _results(
         request,
         form,
         query,
         category=node,
         ancestors=tree.ancestors(node),
         children=tree.children.get(node.pk, []),
+        facet_category_links=True,
     )
-    return render(request, "listings/category.html", context)
+    return fragments.mark_response(request, render(request, "listings/category.html", context))
 
 
 @require_GET
-@page_cache.cached_page
 def search(request: HttpRequest) -> HttpResponse:
     tree = category_tree()
     form = BrowseForm(request.GET)
@@ -118,8 +136,8 @@ def search(request: HttpRequest) -> HttpResponse:
     path = (form.cleaned_data.get("category") or "").strip("/")
     node = tree.by_path.get(path) if path else None
     query = _browse_query(request, form, category_id=node.pk if node else None)
-    context = _results_context(request, form, query, category=node)
-    return render(request, "listings/search.html", context)
+    context = _results(request, form, query, category=node)
+    return fragments.mark_response(request, render(request, "listings/search.html", context))
 
 
 def _visible_listing(request: HttpRequest, pk: int) -> tuple[Listing, bool]:
@@ -185,7 +203,6 @@ def listing_short(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@page_cache.cached_page
 def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     shop = get_object_or_404(Shop, slug=slug, status=Shop.Status.APPROVED)
     form = BrowseForm(request.GET)
@@ -194,8 +211,8 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
     path = (form.cleaned_data.get("category") or "").strip("/")
     node = tree.by_path.get(path) if path else None
     query = _browse_query(request, form, shop_id=shop.pk, category_id=node.pk if node else None)
-    context = _results_context(request, form, query, shop=shop, category=node)
-    return render(request, "listings/shop.html", context)
+    context = _results(request, form, query, shop=shop, category=node)
+    return fragments.mark_response(request, render(request, "listings/shop.html", context))
 
 
 def preferences(request: HttpRequest) -> HttpResponse:

@@ -110,11 +110,23 @@ def country_name(code: str) -> str:
     return buyer.country_name(code)
 
 
-@register.inclusion_tag("listings/_home_catalog.html", takes_context=True)
+@register.simple_tag(takes_context=True)
 def home_catalog(context):
+    """The home page's catalog sections: one fragment per language and display currency."""
+    from marketplace.listings.fragments import cached_fragment, render_fragment
     from marketplace.listings.home import home_sections
 
-    return {"request": context.get("request"), **home_sections()}
+    request = context.get("request")
+    if request is None:
+        return render_fragment("listings/_home_catalog.html", home_sections())
+    currency = buyer.display_currency(request)
+
+    def render() -> str:
+        return render_fragment(
+            "listings/_home_catalog.html", {"request": request, **home_sections()}
+        )
+
+    return cached_fragment(request, "home", (currency,), render)
 
 
 @register.inclusion_tag("listings/_nav.html", takes_context=True)
