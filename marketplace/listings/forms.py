@@ -12,7 +12,7 @@ from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from marketplace.core.money import minor_units
-from marketplace.listings.csv_io import parse_options
+from marketplace.listings.csv_io.parse import parse_options
 from marketplace.listings.models import (
     Category,
     ImportJob,

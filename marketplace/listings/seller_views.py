@@ -20,7 +20,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import shop_for_member
 from marketplace.core.errors import DomainError
-from marketplace.listings import csv_io, services
+from marketplace.listings import services
+from marketplace.listings.csv_io import columns, export
+from marketplace.listings.csv_io import jobs as import_jobs
 from marketplace.listings.forms import (
     ImageEditForm,
     ImageUploadForm,
@@ -409,7 +411,7 @@ def import_list(request: HttpRequest, slug: str) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = csv_io.start_import(
+            job = import_jobs.start_import(
                 shop=shop,
                 actor=request.user,
                 upload=form.cleaned_data["file"],
@@ -424,7 +426,7 @@ def import_list(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "listings/seller/import_list.html",
-        {"shop": shop, "form": form, "jobs": jobs, "columns": csv_io.COLUMNS},
+        {"shop": shop, "form": form, "jobs": jobs, "columns": columns.COLUMNS},
     )
 
 
@@ -459,6 +461,6 @@ def import_status(request: HttpRequest, slug: str, pk: int) -> JsonResponse:
 def export_csv(request: HttpRequest, slug: str) -> StreamingHttpResponse:
     shop = shop_for_member(request, slug)
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(csv_io.export_rows(shop), content_type="text/csv")
+    response = StreamingHttpResponse(export.export_rows(shop), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{shop.slug}-catalog-{stamp}.csv"'
     return response

@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from marketplace.listings import csv_io, services
+from marketplace.listings import services
+from marketplace.listings.csv_io import jobs
 
 # A media store that is briefly unreachable (S3, NFS) is worth another try.
 TRANSIENT_STORAGE_ERRORS = (ConnectionError, TimeoutError, OSError)
@@ -21,7 +22,7 @@ def make_thumbnails(self, image_id: int, force: bool = False) -> bool:
 
 @shared_task
 def run_import(job_id: int) -> str:
-    return csv_io.run_import(job_id=job_id, now=timezone.now())
+    return jobs.run_import(job_id=job_id, now=timezone.now())
 
 
 @shared_task
@@ -31,7 +32,7 @@ def sweep_catalog_work() -> int:
     image_ids = services.pending_thumbnail_images(now=now)
     for image_id in image_ids:
         make_thumbnails.delay(image_id)
-    job_ids = csv_io.stalled_imports(now=now)
+    job_ids = jobs.stalled_imports(now=now)
     for job_id in job_ids:
         run_import.delay(job_id)
     return len(image_ids) + len(job_ids)

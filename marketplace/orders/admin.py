@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from marketplace.core.admin_permissions import requires
 from marketplace.core.errors import DomainError
-from marketplace.orders import ledger, services
+from marketplace.orders import ledger
 from marketplace.orders.models import (
     Cart,
     CartItem,
@@ -31,6 +31,7 @@ from marketplace.orders.models import (
     WebhookEvent,
 )
 from marketplace.orders.payments import service as payments
+from marketplace.orders.services import paperwork, payment_outcome, refunds
 
 
 class ReadOnlyMixin:
@@ -183,7 +184,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             request,
             queryset,
             title="Cancel orders",
-            apply=lambda order, reason: services.cancel_order(
+            apply=lambda order, reason: refunds.cancel_order(
                 order=order, actor=request.user, reason=reason, now=timezone.now()
             ),
         )
@@ -206,7 +207,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     )
     def expire_now(self, request, queryset):
         def expire(order):
-            if not services.expire_order(order=order, now=timezone.now()):
+            if not payment_outcome.expire_order(order=order, now=timezone.now()):
                 raise DomainError("Not unpaid past its payment window.")
 
         _each(self, request, queryset, "Expired", expire)
@@ -253,7 +254,7 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             request,
             queryset,
             title="Cancel parcels",
-            apply=lambda so, reason: services.cancel_shop_order(
+            apply=lambda so, reason: refunds.cancel_shop_order(
                 shop_order=so, actor=request.user, reason=reason, now=timezone.now()
             ),
         )
@@ -266,7 +267,7 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             open_lines = {
                 line.pk: line.quantity_open for line in so.lines.all() if line.quantity_open
             }
-            services.refund_shop_order(
+            refunds.refund_shop_order(
                 shop_order=so,
                 lines=open_lines,
                 include_shipping=not so.refunds.filter(
@@ -286,7 +287,7 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             request,
             queryset,
             "Paperwork requested",
-            lambda so: services.retry_paperwork(
+            lambda so: paperwork.retry_paperwork(
                 shop_order=so, actor=request.user, now=timezone.now()
             ),
         )
@@ -301,7 +302,7 @@ class ShopOrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             request,
             queryset,
             title="Release holds",
-            apply=lambda so, note: services.release_hold(
+            apply=lambda so, note: paperwork.release_hold(
                 shop_order=so, actor=request.user, note=note, now=timezone.now()
             ),
         )

@@ -45,7 +45,7 @@ from marketplace.orders.models import (
     ShopOrder,
     new_order_number,
 )
-from marketplace.orders.services import hold_shop_order
+from marketplace.orders.services.paperwork import hold_shop_order
 
 logger = logging.getLogger(__name__)
 

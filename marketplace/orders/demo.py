@@ -21,11 +21,11 @@ from datetime import datetime
 from accounts.models import Shop, User
 from marketplace.listings.models import Variant
 from marketplace.orders import cart as carts
-from marketplace.orders import services
 from marketplace.orders.checkout import place_order
 from marketplace.orders.models import Cart, Order, ShopOrder
 from marketplace.orders.payments import service as payments
 from marketplace.orders.payments.testprovider import SUCCESS
+from marketplace.orders.services import fulfilment, paperwork, refunds
 
 logger = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("6f1c2a9e-3b9e-4a47-9b8e-0d3c1f5a7e21")
@@ -110,7 +110,7 @@ def _render_paperwork(order: Order, *, now: datetime) -> None:
     for so in order.shop_orders.exclude(declaration_id=None):
         for job in PaperworkJob.objects.filter(declaration_id=so.declaration_id, status="pending"):
             process_paperwork_job(job_id=job.pk, now=now)
-        services.sync_paperwork(shop_order_id=so.pk, now=now)
+        paperwork.sync_paperwork(shop_order_id=so.pk, now=now)
 
 
 def seed(*, now: datetime) -> list[tuple[str, str, str]]:
@@ -127,7 +127,7 @@ def seed(*, now: datetime) -> list[tuple[str, str, str]]:
             order=lena, shop__slug="maple-thread"
         )
         owner = Shop.objects.get(slug="maple-thread").members.order_by("pk").first()
-        services.ship_shop_order(
+        fulfilment.ship_shop_order(
             shop_order=us,
             carrier=ShopOrder.Carrier.POST,
             tracking_number="RR123456785GB",
@@ -140,16 +140,16 @@ def seed(*, now: datetime) -> list[tuple[str, str, str]]:
     if james is not None:
         parcel = ShopOrder.objects.select_related("order", "shop").get(order=james)
         owner = parcel.shop.members.order_by("pk").first()
-        services.ship_shop_order(
+        fulfilment.ship_shop_order(
             shop_order=parcel,
             carrier=ShopOrder.Carrier.OTHER,
             tracking_number="RMT0012345GB",
             actor=owner,
             now=now,
         )
-        services.mark_delivered(shop_order=parcel, actor=owner, now=now)
+        fulfilment.mark_delivered(shop_order=parcel, actor=owner, now=now)
         mug = parcel.lines.get(sku="TT-MUG")
-        services.refund_shop_order(
+        refunds.refund_shop_order(
             shop_order=parcel,
             lines={mug.pk: 1},
             include_shipping=False,
@@ -160,5 +160,5 @@ def seed(*, now: datetime) -> list[tuple[str, str, str]]:
 
     chloe = placed.get("chloe-cancelled")
     if chloe is not None:
-        services.cancel_order(order=chloe, actor=chloe.buyer, reason="Bought one locally.", now=now)
+        refunds.cancel_order(order=chloe, actor=chloe.buyer, reason="Bought one locally.", now=now)
     return []

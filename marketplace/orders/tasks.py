@@ -81,10 +81,10 @@ WATCH_RETRIES = 30
 
 @shared_task(bind=True, max_retries=WATCH_RETRIES, acks_late=True)
 def watch_paperwork(self, shop_order_id: int) -> str:
-    from marketplace.orders import services
+    from marketplace.orders.services import paperwork
 
     try:
-        state = services.sync_paperwork(
+        state = paperwork.sync_paperwork(
             shop_order_id=shop_order_id, now=timezone.now(), render=True
         )
     except TRANSIENT as exc:
@@ -96,21 +96,21 @@ def watch_paperwork(self, shop_order_id: int) -> str:
 
 @shared_task
 def sweep_paperwork() -> int:
-    from marketplace.orders import services
+    from marketplace.orders.services import paperwork
 
     now = timezone.now()
     done = 0
-    for pk in services.queued_paperwork():
-        if services.sync_paperwork(shop_order_id=pk, now=now) != "waiting":
+    for pk in paperwork.queued_paperwork():
+        if paperwork.sync_paperwork(shop_order_id=pk, now=now) != "waiting":
             done += 1
     return done
 
 
 @shared_task
 def expire_unpaid_orders() -> int:
-    from marketplace.orders import services
+    from marketplace.orders.services import payment_outcome
 
-    return services.expire_unpaid_orders(now=timezone.now())
+    return payment_outcome.expire_unpaid_orders(now=timezone.now())
 
 
 @shared_task

@@ -10,13 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.core.errors import DomainError
-from marketplace.listings import csv_io
+from marketplace.listings.csv_io import columns, export, jobs, parse
 from marketplace.listings.models import ImportJob, Listing, ListingEvent, Variant
 from tests.listings.factories import make_category, make_listing, make_profile
 
 pytestmark = pytest.mark.usefixtures("customs_tables")
 
-HEADER = ",".join(csv_io.COLUMNS)
+HEADER = ",".join(columns.COLUMNS)
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def _file(text: str, name: str = "catalog.csv") -> SimpleUploadedFile:
 
 def _import(shop, seller, text, mode=ImportJob.Mode.ALL_OR_NOTHING, run_on_commit=None):
     with run_on_commit():
-        job = csv_io.start_import(
+        job = jobs.start_import(
             shop=shop, actor=seller, upload=_file(text), mode=mode, now=timezone.now()
         )
     job.refresh_from_db()
@@ -49,7 +49,7 @@ def test_export_writes_one_row_per_variant_and_neutralises_formulas(shop, tees):
             {"sku": "TEE-L", "price": "27.50", "options": {"size": "L"}, "stock": 3},
         ],
     )
-    text = "".join(csv_io.export_rows(shop))
+    text = "".join(export.export_rows(shop))
     assert text.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     assert [r["sku"] for r in rows] == ["TEE-M", "TEE-L"]
@@ -63,7 +63,7 @@ def test_export_writes_one_row_per_variant_and_neutralises_formulas(shop, tees):
 def test_export_then_import_round_trips_without_changes(shop, seller, tees, run_on_commit):
     profile = make_profile(shop, name="Parcels")
     make_listing(shop, category=tees, profile=profile, variants=[{"sku": "A"}, {"sku": "B"}])
-    text = "".join(csv_io.export_rows(shop))
+    text = "".join(export.export_rows(shop))
     job = _import(shop, seller, text, run_on_commit=run_on_commit)
     assert job.status == ImportJob.Status.DONE, job.errors
     assert (job.updated_listings, job.updated_variants, job.created_variants) == (1, 2, 0)
@@ -212,7 +212,7 @@ def test_unreadable_files_are_refused_at_upload(shop, seller):
         ("sku\nA".encode("utf-16"), "not UTF-8"),
     ]:
         with pytest.raises(DomainError, match=message):
-            csv_io.start_import(
+            jobs.start_import(
                 shop=shop,
                 actor=seller,
                 upload=SimpleUploadedFile("x.csv", content),
@@ -240,14 +240,14 @@ def test_running_an_import_twice_changes_nothing(shop, seller, tees, run_on_comm
         "sku,title,category,price\nS-1,Scarf,clothing,12.50",
         run_on_commit=run_on_commit,
     )
-    assert csv_io.run_import(job_id=job.pk, now=timezone.now()) == "skipped"
+    assert jobs.run_import(job_id=job.pk, now=timezone.now()) == "skipped"
     assert Variant.objects.count() == 1
 
 
 def test_progress_is_recorded_while_rows_are_checked(shop, seller, tees, monkeypatch):
-    monkeypatch.setattr(csv_io, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(parse, "PROGRESS_EVERY", 2)
     seen = []
-    original = csv_io.check_rows
+    original = parse.check_rows
 
     def spy(shop_, header, body, *, progress=None):
         def record(n):
@@ -256,16 +256,16 @@ def test_progress_is_recorded_while_rows_are_checked(shop, seller, tees, monkeyp
 
         return original(shop_, header, body, progress=record)
 
-    monkeypatch.setattr(csv_io, "check_rows", spy)
+    monkeypatch.setattr(jobs, "check_rows", spy)
     rows = "\n".join(f"S-{n},Scarf {n},clothing,12.50" for n in range(5))
-    job = csv_io.start_import(
+    job = jobs.start_import(
         shop=shop,
         actor=seller,
         upload=_file("sku,title,category,price\n" + rows),
         mode="all",
         now=timezone.now(),
     )
-    assert csv_io.run_import(job_id=job.pk, now=timezone.now()) == "done"
+    assert jobs.run_import(job_id=job.pk, now=timezone.now()) == "done"
     assert seen == [2, 4, 5]
     job.refresh_from_db()
     assert (job.processed_rows, job.total_rows, job.progress_percent) == (5, 5, 100)
@@ -318,7 +318,7 @@ def test_import_pages_show_progress_and_errors(client_for, seller, shop, tees, r
 
 
 def test_a_stalled_import_is_picked_up_again(shop, seller, tees):
-    job = csv_io.start_import(
+    job = jobs.start_import(
         shop=shop,
         actor=seller,
         upload=_file("sku,title,category,price\nA,Scarf,clothing,1.00"),
@@ -330,5 +330,5 @@ def test_a_stalled_import_is_picked_up_again(shop, seller, tees):
         started_at=timezone.now() - timezone.timedelta(hours=1),
         created_at=timezone.now() - timezone.timedelta(hours=2),
     )
-    assert csv_io.stalled_imports(now=timezone.now()) == [job.pk]
-    assert csv_io.run_import(job_id=job.pk, now=timezone.now()) == "done"
+    assert jobs.stalled_imports(now=timezone.now()) == [job.pk]
+    assert jobs.run_import(job_id=job.pk, now=timezone.now()) == "done"

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from marketplace.core.errors import DomainError
 from marketplace.listings.models import Variant
-from marketplace.orders import services
 from marketplace.orders.locks import HOOKS
 from marketplace.orders.models import (
     Order,
@@ -29,6 +28,7 @@ from marketplace.orders.models import (
     WebhookEvent,
 )
 from marketplace.orders.payments.testprovider import ASYNC, sign
+from marketplace.orders.services import fulfilment, refunds
 from tests.orders import factories as f
 from tests.orders.concurrency import (
     checkout_call,
@@ -287,7 +287,7 @@ def test_cancel_racing_ship_has_exactly_one_winner(two_german_shops, stock_invar
             shop_order = ShopOrder.objects.select_related("order", "shop").get(pk=pk)
             try:
                 if action == "ship":
-                    services.ship_shop_order(
+                    fulfilment.ship_shop_order(
                         shop_order=shop_order,
                         carrier="dhl",
                         tracking_number="JD0146000038",
@@ -295,7 +295,7 @@ def test_cancel_racing_ship_has_exactly_one_winner(two_german_shops, stock_invar
                         now=timezone.now(),
                     )
                 else:
-                    services.cancel_shop_order(
+                    refunds.cancel_shop_order(
                         shop_order=shop_order,
                         actor=owner,
                         reason="Out of stock",

@@ -16,8 +16,9 @@ from customs.documents import RENDERERS
 from customs.models import CustomsDeclaration, PaperworkJob, Restriction, ScreeningHit
 from customs.rulebook import invalidate_rules
 from marketplace.core.errors import DomainError
-from marketplace.orders import services, tasks
+from marketplace.orders import tasks
 from marketplace.orders.models import Order, OrderEvent, ShopOrder
+from marketplace.orders.services import fulfilment, paperwork
 from tests.orders import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +156,7 @@ def test_the_buyer_sees_both_tracking_numbers_and_the_order_is_shipped(
 ):
     for shop, number in ((us_shop, VALID_S10), (cn_shop, "1Z999AA10123456784")):
         carrier = "post" if number == VALID_S10 else "ups"
-        services.ship_shop_order(
+        fulfilment.ship_shop_order(
             shop_order=parcel(paid_order, shop),
             carrier=carrier,
             tracking_number=number,
@@ -176,7 +177,7 @@ def test_shipping_waits_for_the_paperwork(buyer, tshirt, us_shop, seller):
     so = parcel(order, us_shop)
     assert so.paperwork_status == ShopOrder.Paperwork.QUEUED
     with pytest.raises(DomainError, match="paperwork is not ready"):
-        services.ship_shop_order(
+        fulfilment.ship_shop_order(
             shop_order=so,
             carrier="post",
             tracking_number=VALID_S10,
@@ -190,14 +191,14 @@ def test_a_domestic_parcel_ships_without_paperwork(buyer, mug, de_shop, run_on_c
         order = f.order_for(buyer, [(mug, 1)])
     so = parcel(order, de_shop)
     assert so.paperwork_status == ShopOrder.Paperwork.NOT_NEEDED and so.declaration_id is None
-    services.ship_shop_order(
+    fulfilment.ship_shop_order(
         shop_order=so,
         carrier="dhl",
         tracking_number="JD014600003828",
         actor=de_shop.owner,
         now=timezone.now(),
     )
-    services.mark_delivered(shop_order=so, actor=de_shop.owner, now=timezone.now())
+    fulfilment.mark_delivered(shop_order=so, actor=de_shop.owner, now=timezone.now())
     order.refresh_from_db()
     assert order.status == Order.Status.DELIVERED
 
@@ -282,7 +283,7 @@ def test_a_screening_hit_holds_the_parcel_until_an_admin_releases_it(
     assert ScreeningHit.objects.filter(reference=so.reference).exists()
     assert Notification.objects.filter(user=staff, kind="screening_hold").count() == 1
     with pytest.raises(DomainError, match="on hold"):
-        services.ship_shop_order(
+        fulfilment.ship_shop_order(
             shop_order=so,
             carrier="post",
             tracking_number=VALID_S10,
@@ -325,7 +326,7 @@ def test_a_confirmed_hit_cannot_be_released(rules, tshirt, us_shop, staff):
     for hit in ScreeningHit.objects.filter(reference=so.reference):
         decide_screening_hit(hit=hit, decision="confirmed", actor=staff)
     with pytest.raises(DomainError, match="confirmed"):
-        services.release_hold(shop_order=so, actor=staff, note="", now=timezone.now())
+        paperwork.release_hold(shop_order=so, actor=staff, note="", now=timezone.now())
 
 
 def test_notification_tasks_run_twice_notify_once(paid_order, buyer):

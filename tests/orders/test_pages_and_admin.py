@@ -175,13 +175,13 @@ def test_admin_actions_call_the_services(buyer, tshirt, us_shop, staff, client_f
 
 
 def test_admin_refund_in_full_after_shipment(buyer, tshirt, us_shop, seller, staff, client_for):
-    from marketplace.orders import services
+    from marketplace.orders.services import fulfilment
 
     order = f.order_for(buyer, [(tshirt, 1)])
     so = order.shop_orders.get()
     ShopOrder.objects.filter(pk=so.pk).update(status="paperwork_ready", paperwork_status="ready")
     so.refresh_from_db()
-    services.ship_shop_order(
+    fulfilment.ship_shop_order(
         shop_order=so,
         carrier="dhl",
         tracking_number="JD0146000038",

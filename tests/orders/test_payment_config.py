@@ -12,10 +12,11 @@ from django.core import mail
 
 from marketplace.core.errors import DomainError
 from marketplace.listings.models import Variant
-from marketplace.orders import services, tasks
+from marketplace.orders import tasks
 from marketplace.orders.forms import PlaceOrderForm
 from marketplace.orders.models import Order
 from marketplace.orders.payments import banktransfer
+from marketplace.orders.services import payment_outcome
 from tests.orders import factories as f
 from tests.test_deploy_settings import PRODUCTION_ENV, ROOT, _check_deploy
 
@@ -52,11 +53,11 @@ def test_a_bank_transfer_order_holds_stock_48_hours_then_expires_with_an_email(
     before = Variant.objects.get(pk=tshirt.pk).stock
     order = f.order_for(buyer, [(tshirt, 2)], method="bank_transfer")
     assert order.expires_at - order.created_at == timedelta(hours=48)
-    assert services.expire_unpaid_orders(now=order.created_at + timedelta(hours=47)) == 0
+    assert payment_outcome.expire_unpaid_orders(now=order.created_at + timedelta(hours=47)) == 0
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.expire_unpaid_orders(now=order.created_at + timedelta(hours=48)) == 1
+        assert payment_outcome.expire_unpaid_orders(now=order.created_at + timedelta(hours=48)) == 1
 
     order.refresh_from_db()
     assert order.status == Order.Status.EXPIRED

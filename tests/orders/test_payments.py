@@ -11,11 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.listings.models import Variant
-from marketplace.orders import services, tasks
+from marketplace.orders import tasks
 from marketplace.orders.models import Order, OrderEvent, Payment, TestProviderCharge, WebhookEvent
 from marketplace.orders.payments import service as payments
 from marketplace.orders.payments.base import InvalidSignature, ProviderError
 from marketplace.orders.payments.testprovider import ASYNC, SIGNATURE_HEADER, TestProvider, sign
+from marketplace.orders.services import payment_outcome
 from tests.orders import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -112,9 +113,11 @@ def test_an_old_signature_is_refused():
 def test_an_unpaid_order_expires_and_gives_its_stock_back(pending_card_order, tshirt):
     assert Variant.objects.get(pk=tshirt.pk).stock == 49
     later = pending_card_order.expires_at + timedelta(seconds=1)
-    assert services.expire_unpaid_orders(now=pending_card_order.expires_at - timedelta(1)) == 0
-    assert services.expire_unpaid_orders(now=later) == 1
-    assert services.expire_unpaid_orders(now=later) == 0  # run twice: nothing more
+    assert (
+        payment_outcome.expire_unpaid_orders(now=pending_card_order.expires_at - timedelta(1)) == 0
+    )
+    assert payment_outcome.expire_unpaid_orders(now=later) == 1
+    assert payment_outcome.expire_unpaid_orders(now=later) == 0  # run twice: nothing more
     pending_card_order.refresh_from_db()
     assert pending_card_order.status == Order.Status.EXPIRED
     assert Variant.objects.get(pk=tshirt.pk).stock == 50
@@ -133,7 +136,7 @@ def test_the_expiry_task_is_scheduled_and_runs(settings, pending_card_order):
 
 
 def test_a_payment_arriving_after_expiry_is_voided_not_charged(pending_card_order, tshirt):
-    services.expire_order(
+    payment_outcome.expire_order(
         order=pending_card_order, now=pending_card_order.expires_at + timedelta(seconds=1)
     )
     payment = pending_card_order.payments.get()

@@ -16,7 +16,7 @@ from accounts.models import Notification
 from marketplace.core.errors import DomainError
 from marketplace.core.money import quantize
 from marketplace.listings.models import Variant
-from marketplace.orders import ledger, services
+from marketplace.orders import ledger
 from marketplace.orders.models import (
     LedgerEntry,
     Order,
@@ -27,6 +27,7 @@ from marketplace.orders.models import (
     ShopOrder,
     TestProviderCharge,
 )
+from marketplace.orders.services import fulfilment, paperwork, refunds
 from tests.orders import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -105,7 +106,7 @@ def test_the_seller_cancels_before_shipment_stock_comes_back_and_the_ledger_nets
 
 def test_partial_then_full_refund_after_shipment(paid_order, us_shop, seller, client_for, tshirt):
     so = parcel(paid_order, us_shop)
-    services.ship_shop_order(
+    fulfilment.ship_shop_order(
         shop_order=so,
         carrier="post",
         tracking_number="RR123456785GB",
@@ -136,7 +137,7 @@ def test_partial_then_full_refund_after_shipment(paid_order, us_shop, seller, cl
     assert shop_balance(us_shop) == D("43.20") - D("20.00") + D("2.00")
 
     # Everything left, shipping included: the rest of the parcel total, duty and tax too.
-    services.refund_shop_order(
+    refunds.refund_shop_order(
         shop_order=so,
         lines={line.pk: 1},
         include_shipping=True,
@@ -151,7 +152,7 @@ def test_partial_then_full_refund_after_shipment(paid_order, us_shop, seller, cl
     assert shop_balance(us_shop) == 0
     assert Variant.objects.get(pk=tshirt.pk).stock == 50
     with pytest.raises(DomainError):
-        services.refund_shop_order(
+        refunds.refund_shop_order(
             shop_order=so,
             lines={},
             include_shipping=True,
@@ -165,7 +166,7 @@ def test_refunds_cannot_exceed_what_is_left(paid_order, us_shop, seller):
     so = parcel(paid_order, us_shop)
     line = so.lines.get()
     with pytest.raises(DomainError, match="TEE-M: at most 2 can still be refunded"):
-        services.refund_shop_order(
+        refunds.refund_shop_order(
             shop_order=so,
             lines={line.pk: 5},
             include_shipping=False,
@@ -175,7 +176,7 @@ def test_refunds_cannot_exceed_what_is_left(paid_order, us_shop, seller):
         )
     other_line = ShopOrder.objects.exclude(pk=so.pk).get().lines.get()
     with pytest.raises(DomainError, match="not part of this parcel"):
-        services.refund_shop_order(
+        refunds.refund_shop_order(
             shop_order=so,
             lines={other_line.pk: 1},
             include_shipping=False,
@@ -216,7 +217,7 @@ def test_the_buyer_cancels_a_paid_order_before_shipment(
 
 
 def test_the_buyer_cannot_cancel_once_a_parcel_shipped(paid_order, buyer, us_shop, seller):
-    services.ship_shop_order(
+    fulfilment.ship_shop_order(
         shop_order=parcel(paid_order, us_shop),
         carrier="post",
         tracking_number="RR123456785GB",
@@ -224,7 +225,7 @@ def test_the_buyer_cannot_cancel_once_a_parcel_shipped(paid_order, buyer, us_sho
         now=timezone.now(),
     )
     with pytest.raises(DomainError, match="has shipped"):
-        services.cancel_order(order=paid_order, actor=buyer, reason="late", now=timezone.now())
+        refunds.cancel_order(order=paid_order, actor=buyer, reason="late", now=timezone.now())
 
 
 def test_cancelling_an_unpaid_bank_transfer_order_releases_stock_and_voids_the_payment(
@@ -280,7 +281,7 @@ def test_a_statement_month_follows_the_shops_time_zone(rules, de_shop, buyer):
 
 def test_an_admin_records_a_payout(paid_order, us_shop, seller, staff, client_for, tshirt):
     so = parcel(paid_order, us_shop)
-    services.ship_shop_order(
+    fulfilment.ship_shop_order(
         shop_order=so,
         carrier="post",
         tracking_number="RR123456785GB",
@@ -368,7 +369,7 @@ def test_a_cancelled_parcel_stops_waiting_for_paperwork(buyer, tshirt, us_shop, 
     order = f.order_for(buyer, [(tshirt, 1)])  # paperwork queued (hooks not run)
     so = order.shop_orders.get()
     assert so.paperwork_status == ShopOrder.Paperwork.QUEUED
-    services.cancel_shop_order(shop_order=so, actor=seller, reason="Sold out", now=timezone.now())
+    refunds.cancel_shop_order(shop_order=so, actor=seller, reason="Sold out", now=timezone.now())
     so.refresh_from_db()
     assert so.paperwork_status == ShopOrder.Paperwork.NOT_NEEDED
-    assert services.queued_paperwork() == []
+    assert paperwork.queued_paperwork() == []

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from marketplace.core.errors import DomainError, IllegalTransition
 from marketplace.listings.models import Variant
-from marketplace.orders import services
 from marketplace.orders.locks import LockOutsideTransaction, lock_variants
 from marketplace.orders.models import (
     Order,
@@ -23,6 +22,7 @@ from marketplace.orders.models import (
     ShopOrder,
     WebhookEvent,
 )
+from marketplace.orders.services import fulfilment, transitions
 from tests.orders import factories as f
 from tests.orders.records import paid_order
 
@@ -39,13 +39,13 @@ def test_every_order_move_outside_the_table_is_refused(source, target, buyer, sh
     order.refresh_from_db()
     allowed = target in Order.TRANSITIONS[source]
     if allowed:
-        services.move_order(order, target, now=timezone.now())
+        transitions.move_order(order, target, now=timezone.now())
         assert Order.objects.get(pk=order.pk).status == target
         event = OrderEvent.objects.get(order=order)
         assert (event.from_status, event.to_status) == (source, target)
     else:
         with pytest.raises(IllegalTransition):
-            services.move_order(order, target, now=timezone.now())
+            transitions.move_order(order, target, now=timezone.now())
         assert Order.objects.get(pk=order.pk).status == source
         assert not OrderEvent.objects.filter(order=order).exists()
 
@@ -57,11 +57,11 @@ def test_every_parcel_move_outside_the_table_is_refused(source, target, buyer, s
     ShopOrder.objects.filter(pk=so.pk).update(status=source)
     so.refresh_from_db()
     if target in ShopOrder.TRANSITIONS[source]:
-        services.move_shop_order(so, target, now=timezone.now())
+        transitions.move_shop_order(so, target, now=timezone.now())
         assert ShopOrder.objects.get(pk=so.pk).status == target
     else:
         with pytest.raises(IllegalTransition):
-            services.move_shop_order(so, target, now=timezone.now())
+            transitions.move_shop_order(so, target, now=timezone.now())
         assert ShopOrder.objects.get(pk=so.pk).status == source
 
 
@@ -75,9 +75,9 @@ def test_terminal_states_have_no_way_out():
 def test_a_move_from_a_stale_status_loses_the_compare_and_swap(buyer, shop):
     order = paid_order(buyer, shop, with_documents=False)
     stale = Order.objects.get(pk=order.pk)
-    services.move_order(order, Order.Status.SHIPPED, now=timezone.now())
+    transitions.move_order(order, Order.Status.SHIPPED, now=timezone.now())
     with pytest.raises(DomainError, match="changed by someone else"):
-        services.move_order(stale, Order.Status.CANCELLED, now=timezone.now())
+        transitions.move_order(stale, Order.Status.CANCELLED, now=timezone.now())
     assert Order.objects.get(pk=order.pk).status == Order.Status.SHIPPED
     assert OrderEvent.objects.filter(order=order).count() == 1
 
@@ -88,7 +88,7 @@ def test_each_transition_writes_one_event_with_actor_and_time(
     with run_on_commit():
         order = f.order_for(buyer, [(tshirt, 1), (scarf, 1)])
     us = order.shop_orders.get(shop__slug="maple-thread")
-    services.ship_shop_order(
+    fulfilment.ship_shop_order(
         shop_order=us,
         carrier="post",
         tracking_number="RR123456785GB",
@@ -114,7 +114,7 @@ def test_the_order_shows_its_least_advanced_live_parcel():
         return ShopOrder(status=status)
 
     order = Order(status=Order.Status.PAID)
-    rollup = services.rolled_up_status
+    rollup = transitions.rolled_up_status
     assert rollup(order, [so("shipped"), so("paperwork_ready")]) == "paperwork_ready"
     assert rollup(order, [so("shipped"), so("cancelled")]) == "shipped"
     assert rollup(order, [so("cancelled"), so("cancelled")]) == "cancelled"

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from marketplace.core.money import to_minor_units
 from marketplace.listings.models import Variant
-from marketplace.orders import services
 from marketplace.orders.models import LedgerEntry, Order, OrderEvent, Payment, WebhookEvent
 from marketplace.orders.payments import service as payments
+from marketplace.orders.services import payment_outcome
 from tests.orders import factories as f
 from tests.orders.stripe_fakes import (
     DECLINED,
@@ -206,7 +206,7 @@ def test_an_expired_order_cancels_its_intent_at_stripe(card_order, localstripe):
     payment = card_order.payments.get()
     later = card_order.expires_at + timezone.timedelta(seconds=1)
 
-    assert services.expire_order(order=card_order, now=later)
+    assert payment_outcome.expire_order(order=card_order, now=later)
 
     payment.refresh_from_db()
     assert payment.status == P.VOIDED

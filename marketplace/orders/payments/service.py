@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from marketplace.core.errors import DomainError, IllegalTransition
-from marketplace.orders import services
 from marketplace.orders.locks import HOOKS, lock_one
 from marketplace.orders.models import Order, Payment, Refund, WebhookEvent
 from marketplace.orders.payments.banktransfer import BankTransferProvider
@@ -32,6 +31,7 @@ from marketplace.orders.payments.base import (
 )
 from marketplace.orders.payments.stripeprovider import StripeProvider
 from marketplace.orders.payments.testprovider import TestProvider
+from marketplace.orders.services import payment_outcome
 
 logger = logging.getLogger(__name__)
 P = Payment.Status
@@ -165,7 +165,7 @@ def apply_result(
         if status == "pending":
             if payment.provider == "bank_transfer":
                 # The buyer committed to pay by transfer: the cart is done with.
-                services.release_cart(order=payment.order, now=now)
+                payment_outcome.release_cart(order=payment.order, now=now)
             return outcome(payment)
         if status in ("declined", "failed"):
             if payment.status in (P.PENDING, P.REQUIRES_ACTION):
@@ -175,7 +175,7 @@ def apply_result(
                     failure_code=result.code[:40],
                     failure_message=result.message or _("The payment was declined."),
                 )
-                services.fail_payment(
+                payment_outcome.fail_payment(
                     order=payment.order,
                     reason=result.message or _("The payment was declined."),
                     now=now,
@@ -232,7 +232,7 @@ def capture_and_mark_paid(
         payment = lock_one(Payment.objects.all(), payment.pk)
         payment.order = order
         if payment.status == P.CAPTURED:
-            services.mark_paid(order=order, payment=payment, now=now, actor=actor)
+            payment_outcome.mark_paid(order=order, payment=payment, now=now, actor=actor)
             return outcome(payment)
         if payment.status not in (P.AUTHORIZED, P.PENDING, P.REQUIRES_ACTION):
             return outcome(payment)
@@ -279,7 +279,7 @@ def _record_settlement(
             _move_payment(payment, P.CAPTURED, captured_at=now)
             # The order may have expired or been cancelled between the decision and the
             # capture: the money then goes straight back (below, outside the locks).
-            late = not services.mark_paid(order=order, payment=payment, now=now, actor=actor)
+            late = not payment_outcome.mark_paid(order=order, payment=payment, now=now, actor=actor)
         elif result.status == "voided" and payment.status in (
             P.PENDING,
             P.REQUIRES_ACTION,

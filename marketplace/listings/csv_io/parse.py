@@ -1,149 +1,35 @@
-"""CSV export and import of a shop's catalog, one row per variant.
-
-Import rules, as the seller reads them on the import page:
-- Rows are matched by SKU: a known SKU updates that variant (and its listing), a new SKU
-  creates a variant. The ``listing`` column groups rows: the number of an existing listing,
-  or any word (``new-shirt``) shared by the rows of a new listing; empty = a listing of its own.
-- Every row is checked before anything is saved. Errors are reported by row (as numbered in
-  a spreadsheet, the header being row 1) and column. With "all or nothing" one error means
-  nothing is saved; with "valid rows only" the rows with errors are skipped.
-- A column left out of the file keeps the current values; an empty cell clears the value.
-
-The import runs in a Celery task with progress stored on the ``ImportJob`` row: rows are
-checked in committed chunks (so the page can show how far it got), then everything is
-applied in one transaction (so it is all or nothing).
-"""
+"""Import, step one: read the uploaded file and check every row (nothing is saved)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django_countries import countries
 
 from accounts.models import Shop
 from marketplace.core.errors import DomainError
 from marketplace.core.money import minor_units
+from marketplace.listings.csv_io.columns import (
+    COLUMNS,
+    FORMULA_PREFIXES,
+    LISTING_COLUMNS,
+    REQUIRED_COLUMNS,
+)
 from marketplace.listings.models import (
     Category,
-    ImportJob,
     Listing,
-    ListingEvent,
     ShippingProfile,
     Variant,
 )
 
-logger = logging.getLogger(__name__)
-
-COLUMNS = [
-    "listing",
-    "title",
-    "description",
-    "category",
-    "status",
-    "hs_code",
-    "customs_description",
-    "origin_country",
-    "material",
-    "shipping_profile",
-    "sku",
-    "options",
-    "price",
-    "stock",
-    "net_weight_kg",
-]
-LISTING_COLUMNS = [
-    "title",
-    "description",
-    "category",
-    "status",
-    "hs_code",
-    "customs_description",
-    "origin_country",
-    "material",
-    "shipping_profile",
-]
-REQUIRED_COLUMNS = {"sku"}
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
 PROGRESS_EVERY = 250
-MAX_REPORTED_ERRORS = 1000
-# Spreadsheet programs run cells that start with these as formulas ("CSV injection").
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-# --- Export ----------------------------------------------------------------------------------
-
-
-def _safe_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_PREFIXES) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
-
-
-def format_options(options: dict) -> str:
-    return "; ".join(f"{key}={value}" for key, value in options.items())
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def export_rows(shop: Shop) -> Iterator[str]:
-    """The shop's catalog as CSV lines (streamed: constant memory for any catalog size)."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(COLUMNS)  # BOM: spreadsheet programs then read UTF-8
-    variants = (
-        Variant.objects.filter(listing__shop=shop)
-        .select_related("listing__category", "listing__shipping_profile")
-        .order_by("listing_id", "position", "pk")
-    )
-    for variant in variants.iterator(chunk_size=1000):
-        listing = variant.listing
-        yield writer.writerow(
-            [
-                _safe_cell(value)
-                for value in (
-                    listing.pk,
-                    listing.title,
-                    listing.description,
-                    listing.category.path,
-                    listing.status,
-                    listing.hs_code,
-                    listing.customs_description,
-                    listing.origin_country.code or "",
-                    listing.material,
-                    listing.shipping_profile.name if listing.shipping_profile else "",
-                    variant.sku,
-                    format_options(variant.options),
-                    variant.price,
-                    variant.stock,
-                    variant.net_weight_kg if variant.net_weight_kg is not None else "",
-                )
-            ]
-        )
-
-
-# --- Import: parsing and validation ------------------------------------------------------
 
 
 @dataclass
@@ -230,7 +116,7 @@ def read_csv(data: bytes) -> tuple[list[str], list[list[str]]]:
 def _unquote(cell: str) -> str:
     # Our export prefixes formula-like cells with an apostrophe; take it off again.
     cell = cell.strip()
-    if cell.startswith("'") and cell[1:2] in _FORMULA_PREFIXES:
+    if cell.startswith("'") and cell[1:2] in FORMULA_PREFIXES:
         return cell[1:]
     return cell
 
@@ -530,7 +416,7 @@ def _check_across_rows(shop: Shop, rows: list[ParsedRow], header: list[str]) -> 
                         )
             if "price" not in present:
                 row.errors.append(RowError(row.number, "price", _("New SKUs need a price column.")))
-        key = _group_key(row)
+        key = group_key(row)
         first = first_of_group.get(key)
         if first is None:
             first_of_group[key] = row
@@ -568,7 +454,7 @@ def _check_across_rows(shop: Shop, rows: list[ParsedRow], header: list[str]) -> 
             )
 
 
-def _group_key(row: ParsedRow) -> str:
+def group_key(row: ParsedRow) -> str:
     if row.variant is not None:
         return f"id:{row.variant.listing_id}"
     if row.listing_id:
@@ -576,205 +462,3 @@ def _group_key(row: ParsedRow) -> str:
     if row.group:
         return f"new:{row.group}"
     return f"row:{row.number}"
-
-
-# --- Import: applying ----------------------------------------------------------------------
-
-
-@dataclass
-class ApplyResult:
-    created_listings: int = 0
-    updated_listings: int = 0
-    created_variants: int = 0
-    updated_variants: int = 0
-
-
-def apply_plan(*, shop: Shop, rows: list[ParsedRow], actor, now: datetime) -> ApplyResult:
-    """Write the checked rows in one transaction; listings grouped as in ``_group_key``."""
-    from marketplace.listings.services import _publish_problems, refresh_listing_summaries
-
-    result = ApplyResult()
-    groups: dict[str, list[ParsedRow]] = {}
-    for row in rows:
-        groups.setdefault(_group_key(row), []).append(row)
-    touched: list[int] = []
-    publish: list[tuple[Listing, str]] = []
-    with transaction.atomic():
-        ids = sorted(int(key[3:]) for key in groups if key.startswith("id:"))
-        # Lock the listings we update, in pk order (as every writer of listings does).
-        locked = {
-            listing.pk: listing
-            for listing in Listing.objects.select_for_update()
-            .filter(shop=shop, pk__in=ids)
-            .order_by("pk")
-        }
-        for key, group in groups.items():
-            first = group[0]
-            if key.startswith("id:"):
-                listing = locked[int(key[3:])]
-                result.updated_listings += 1
-                new = False
-            else:
-                listing = Listing(shop=shop, currency=shop.currency, created_at=now)
-                result.created_listings += 1
-                new = True
-            target_status = None
-            for column, value in first.values.items():
-                if column == "status":
-                    target_status = value
-                    continue
-                setattr(listing, column, value if value is not None else _blank(column))
-            if new:
-                listing.status = Listing.Status.DRAFT
-            from marketplace.listings.services import _listing_slug
-
-            listing.slug = _listing_slug(listing.title)
-            listing.updated_at = now
-            listing.save()
-            touched.append(listing.pk)
-            ListingEvent.objects.create(
-                listing=listing, kind=ListingEvent.Kind.IMPORTED, created_at=now, actor=actor
-            )
-            position = listing.variants.count() if not new else 0
-            for row in group:
-                variant = row.variant
-                if variant is None:
-                    variant = Variant(
-                        listing=listing,
-                        shop=shop,
-                        sku=row.sku,
-                        created_at=now,
-                        position=position,
-                    )
-                    position += 1
-                    result.created_variants += 1
-                else:
-                    result.updated_variants += 1
-                if row.options is not None:
-                    variant.options = row.options
-                if row.price is not None:
-                    variant.price = row.price
-                if row.stock is not None:
-                    variant.stock = row.stock
-                if row.net_weight_kg != "":
-                    variant.net_weight_kg = row.net_weight_kg
-                variant.updated_at = now
-                variant.save()
-            if target_status and target_status != listing.status:
-                publish.append((listing, target_status))
-        refresh_listing_summaries(listing_ids=touched)
-        for listing, status in publish:
-            if status == Listing.Status.ACTIVE:
-                problems = _publish_problems(listing)
-                if problems:
-                    # Saved as draft; the seller sees why on the listing page.
-                    continue
-                if listing.published_at is None:
-                    listing.published_at = now
-            listing.status = status
-            listing.save(update_fields=["status", "published_at"])
-    return result
-
-
-def _blank(column: str):
-    return "" if column not in ("category", "shipping_profile") else None
-
-
-# --- Import: the job ---------------------------------------------------------------------
-
-
-def start_import(*, shop: Shop, actor, upload, mode: str, now: datetime) -> ImportJob:
-    """Store the uploaded file as a job and run it in the background after commit."""
-    from marketplace.listings.tasks import run_import
-
-    data = upload.read(MAX_FILE_BYTES + 1)
-    _header, body = read_csv(data)  # refuse unreadable files at once, before queueing
-    job = ImportJob(
-        shop=shop,
-        created_by=actor,
-        original_name=(getattr(upload, "name", "") or "import.csv")[-200:],
-        mode=mode,
-        total_rows=len(body),
-        created_at=now,
-    )
-    from django.core.files.base import ContentFile
-
-    job.file.save("catalog.csv", ContentFile(data), save=False)
-    job.save()
-    run_import.delay_on_commit(job.pk)
-    return job
-
-
-def run_import(*, job_id: int, now: datetime) -> str:
-    """Check and apply one import. Idempotent: only a pending job is claimed and run."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
-        status=ImportJob.Status.VALIDATING, started_at=now, processed_rows=0
-    )
-    if not claimed:
-        return "skipped"
-    job = ImportJob.objects.select_related("shop", "created_by").get(pk=job_id)
-    try:
-        with job.file.open("rb") as handle:
-            header, body = read_csv(handle.read())
-
-        def progress(done: int) -> None:
-            ImportJob.objects.filter(pk=job_id).update(processed_rows=done)
-
-        plan = check_rows(job.shop, header, body, progress=progress)
-        errors = [e.as_dict() for e in plan.errors[:MAX_REPORTED_ERRORS]]
-        rows = plan.valid_rows
-        if plan.errors and job.mode == ImportJob.Mode.ALL_OR_NOTHING:
-            ImportJob.objects.filter(pk=job_id).update(
-                status=ImportJob.Status.REJECTED,
-                errors=errors,
-                skipped_rows=len(body),
-                finished_at=now,
-            )
-            return "rejected"
-        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.APPLYING)
-        result = apply_plan(shop=job.shop, rows=rows, actor=job.created_by, now=now)
-    except DomainError as exc:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED, failure=exc.message, finished_at=now
-        )
-        return "failed"
-    except Exception as exc:
-        logger.exception("import %s failed", job_id)
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJob.Status.FAILED,
-            failure=_("An unexpected error stopped the import; nothing was saved. (%(e)s)")
-            % {"e": type(exc).__name__},
-            finished_at=now,
-        )
-        raise
-    ImportJob.objects.filter(pk=job_id).update(
-        status=ImportJob.Status.DONE,
-        errors=errors,
-        skipped_rows=len(body) - len(rows),
-        created_listings=result.created_listings,
-        updated_listings=result.updated_listings,
-        created_variants=result.created_variants,
-        updated_variants=result.updated_variants,
-        processed_rows=len(body),
-        finished_at=now,
-    )
-    return "done"
-
-
-def stalled_imports(*, now: datetime) -> list[int]:
-    """Jobs never published (broker down) or whose worker died: set back to pending.
-
-    Applying happens in one transaction, so a job that died mid-way saved nothing and can
-    simply run again.
-    """
-    ImportJob.objects.filter(
-        status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.APPLYING],
-        started_at__lt=now - timedelta(minutes=30),
-    ).update(status=ImportJob.Status.PENDING)
-    return list(
-        ImportJob.objects.filter(
-            Q(status=ImportJob.Status.PENDING), created_at__lt=now - timedelta(minutes=2)
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:100]
-    )
