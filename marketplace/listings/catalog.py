@@ -21,7 +21,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from marketplace.listings.buyer import PriceConverter, country_name
 from marketplace.listings.cache import cached, recent_generation
 from marketplace.listings.models import Category, Listing, Variant
-from marketplace.listings.search import apply_search
+from marketplace.listings.search import apply_search, ranked_page, uses_postgres
 from marketplace.listings.shipping import filter_ships_to
 
 PAGE_SIZE = 24
@@ -217,7 +217,12 @@ def _browse(query: BrowseQuery, tree: CategoryTree, *, facets: bool) -> BrowseRe
     else:
         ordered = listings.order_by("-published_at", "-pk")
     start = (page - 1) * PAGE_SIZE
-    ids = list(ordered.values_list("pk", flat=True)[start : start + PAGE_SIZE]) if total else []
+    if not total:
+        ids = []
+    elif sort == "relevance" and not uses_postgres():
+        ids = ranked_page(listings, query.text, start, PAGE_SIZE)
+    else:
+        ids = list(ordered.values_list("pk", flat=True)[start : start + PAGE_SIZE])
     result = BrowseResult(ids=ids, total=total, page=page, pages=pages, facets=Facets())
     if facets and total:
         result.facets = _facets(query, tree, listings, searching, grouped)

@@ -294,6 +294,46 @@ class Listing(models.Model):
         return check_export_readiness(self)
 
 
+class FullTextField(models.TextField):
+    """The hidden column of an SQLite FTS5 table, named like the table: ``__match`` queries it."""
+
+
+@FullTextField.register_lookup
+class FullTextMatch(models.Lookup):
+    lookup_name = "match"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} MATCH {rhs}", [*lhs_params, *rhs_params]
+
+
+class ListingText(models.Model):
+    """SQLite's full-text index of listings: an FTS5 virtual table, one row per listing.
+
+    Created by migration 0008 on SQLite only (PostgreSQL uses ``Listing.search_vector``) and
+    kept in step by ``search.refresh_search_vectors``, the same call that refreshes the
+    tsvector. Never queried on PostgreSQL.
+    """
+
+    listing = models.OneToOneField(
+        Listing,
+        on_delete=models.DO_NOTHING,
+        primary_key=True,
+        db_column="rowid",
+        db_constraint=False,
+        related_name="fulltext",
+    )
+    document = FullTextField(db_column="listings_listing_fts")
+
+    class Meta:
+        managed = False
+        db_table = "listings_listing_fts"
+
+    def __str__(self) -> str:
+        return f"search document of listing {self.listing_id}"
+
+
 @dataclass(frozen=True)
 class ReadinessItem:
     key: str
