@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+import phonenumbers
 from django import forms
 from django.conf import settings
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 from django_countries.fields import CountryField
 
 from accounts.models import Address, Shop, ShopMembership, User
 from accounts.validators import clean_eori, clean_vat_number
+from marketplace.core.addresses import (
+    PostalAddress,
+    needs_latin,
+    rules_for,
+    suggested_latin,
+    validate,
+)
 
 RESERVED_SLUGS = {"admin", "apply", "invitations", "new", "settings", "static", "media"}
 
@@ -31,8 +41,112 @@ class ProfileForm(forms.ModelForm):
         fields = ["name", "country", "preferred_language", "preferred_currency"]
 
 
-class AddressForm(forms.ModelForm):
+class PostalAddressFormMixin:
+    """Per-country address rules (marketplace.core.addresses) on a model form: required
+    fields, postcode pattern, the region by its code, the phone where the destination's
+    carriers need it (parsed in the address's country), and the Latin-letters line."""
+
+    # Our formatter's field names -> this form's field names.
+    address_fields = {"line1": "line1", "line2": "line2", "city": "city", "region": "region",
+                      "postcode": "postcode", "name": "name", "company": "company"}  # fmt: skip
+    latin_field = "latin"
+    phone_always_required = False
+    ADDRESS_ERRORS = {
+        "required": _("This field is required for an address in %(country)s."),
+        "invalid": _("This does not look like a %(what)s in %(country)s, e.g. %(example)s."),
+    }
+
+    def _postal(self, data: dict) -> PostalAddress:
+        f = self.address_fields
+        get = lambda key: (data.get(f[key]) or "").strip() if key in f else ""  # noqa: E731
+        return PostalAddress(
+            country=str(data.get("country") or ""),
+            name=get("name"),
+            company=get("company"),
+            lines=tuple(x for x in (get("line1"), get("line2")) if x),
+            city=get("city"),
+            region=get("region"),
+            postcode=get("postcode"),
+        )
+
+    def clean(self):
+        data = super().clean()
+        country = str(data.get("country") or "")
+        if not country:
+            return data
+        address = self._postal(data)
+        rules = rules_for(country)
+        errors, cleaned = validate(address)
+        country_name = dict(countries).get(country, country)
+        for field, problem in errors.items():
+            name = self.address_fields.get(field)
+            if name is None or name not in self.fields or name in self.errors:
+                continue
+            if problem == "required":
+                message = self.ADDRESS_ERRORS["required"] % {"country": country_name}
+            elif field == "region" and rules.region_choices:
+                message = _("Choose one of: %(choices)s.") % {
+                    "choices": ", ".join(code for code, _name in rules.region_choices[:70])
+                }
+            else:
+                example = (rules.postcode_examples or ("",))[0]
+                message = self.ADDRESS_ERRORS["invalid"] % {
+                    "what": str(self.fields[name].label).lower(),
+                    "country": country_name,
+                    "example": example,
+                }
+            self.add_error(name, message)
+        for field, value in cleaned.items():
+            data[self.address_fields[field]] = value
+        if "phone" not in self.errors:
+            required = rules.phone_required or self.phone_always_required
+            self._clean_phone(data, country, required, country_name)
+        if not self.errors:
+            self._clean_latin(data, address)
+        return data
+
+    def _clean_phone(self, data: dict, country: str, required: bool, country_name: str):
+        raw = (self.data.get(self.add_prefix("phone")) or "").strip()
+        if not raw:
+            if required:
+                self.add_error(
+                    "phone",
+                    _("Carriers delivering to %(country)s need a phone number.")
+                    % {"country": country_name}
+                    if not self.phone_always_required
+                    else _("Customs declarations carry the sender's phone number."),
+                )
+            return
+        try:
+            number = phonenumbers.parse(raw, country)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            self.add_error(
+                "phone",
+                _("Enter a phone number valid in %(country)s, or with its + country code.")
+                % {"country": country_name},
+            )
+            return
+        data["phone"] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def _clean_latin(self, data: dict, address: PostalAddress):
+        if (data.get(self.latin_field) or "").strip() or not needs_latin(address):
+            return
+        # Propose a transliteration and let the person check it before it is printed on
+        # their parcels: the form comes back once with the line filled in.
+        self.data = self.data.copy()
+        self.data[self.add_prefix(self.latin_field)] = suggested_latin(address)
+        self.add_error(
+            self.latin_field,
+            _("Posts outside your country read Latin letters: check this version, then save."),
+        )
+
+
+class AddressForm(PostalAddressFormMixin, forms.ModelForm):
     make_default = forms.BooleanField(label=_("Use as my default shipping address"), required=False)
+    # Parsed in the address's country by the mixin (national numbers are fine).
+    phone = forms.CharField(label=capfirst(_("phone")), max_length=40, required=False)
 
     class Meta:
         model = Address
@@ -47,10 +161,18 @@ class AddressForm(forms.ModelForm):
             "postcode",
             "country",
             "phone",
+            "latin",
         ]
 
 
-class ShopApplicationForm(forms.ModelForm):
+class ShopApplicationForm(PostalAddressFormMixin, forms.ModelForm):
+    address_fields = {"line1": "address_line1", "line2": "address_line2", "city": "city",
+                      "region": "region", "postcode": "postcode", "name": "legal_name"}  # fmt: skip
+    latin_field = "latin_address"
+    # The sender's phone is a CN23 field and part of the advance data, whatever the route.
+    phone_always_required = True
+    phone = forms.CharField(label=capfirst(_("phone")), max_length=40, required=False)
+
     class Meta:
         model = Shop
         fields = [
@@ -66,6 +188,7 @@ class ShopApplicationForm(forms.ModelForm):
             "region",
             "postcode",
             "phone",
+            "latin_address",
             "email",
             "time_zone",
             "currency",

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
+from marketplace.core.addresses import PostalAddress, format_lines
 from marketplace.core.errors import IllegalTransition
 
 CURRENCY_CHOICES = [(code, code) for code in settings.CURRENCIES]
@@ -98,6 +99,12 @@ class Address(models.Model):
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
     country = CountryField(_("country"))
     phone = PhoneNumberField(_("phone"), blank=True)
+    latin = models.CharField(
+        _("address in Latin letters"),
+        max_length=300,
+        blank=True,
+        help_text=_("For posts that read only Latin letters; filled in for you, correct it."),
+    )
     is_default_shipping = models.BooleanField(_("default shipping address"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -115,22 +122,22 @@ class Address(models.Model):
     def __str__(self) -> str:
         return f"{self.name}, {self.city}, {self.country.code}"
 
+    def postal(self) -> PostalAddress:
+        return PostalAddress(
+            country=self.country.code,
+            name=self.name,
+            company=self.company,
+            lines=tuple(x for x in (self.line1, self.line2) if x),
+            city=self.city,
+            region=self.region,
+            postcode=self.postcode,
+            phone=str(self.phone or ""),
+            latin=self.latin,
+        )
+
     def lines(self) -> list[str]:
-        """The address as printed on a label, one line per element."""
-        city_line = " ".join(part for part in (self.postcode, self.city) if part)
-        return [
-            line
-            for line in (
-                self.name,
-                self.company,
-                self.line1,
-                self.line2,
-                city_line,
-                self.region,
-                str(self.country.name),
-            )
-            if line
-        ]
+        """The address as its country writes it on a label, one line per element."""
+        return format_lines(self.postal())
 
 
 class Shop(models.Model):
@@ -181,6 +188,12 @@ class Shop(models.Model):
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
     phone = PhoneNumberField(_("phone"), blank=True)
     email = models.EmailField(_("contact email"), blank=True)
+    latin_address = models.CharField(
+        _("ship-from address in Latin letters"),
+        max_length=300,
+        blank=True,
+        help_text=_("Printed on customs documents beside the original; correct the suggestion."),
+    )
     time_zone = models.CharField(_("time zone"), max_length=64, choices=TIMEZONE_CHOICES)
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES)
 
@@ -246,10 +259,20 @@ class Shop(models.Model):
                 % {"old": self.get_status_display(), "new": self.Status(target).label}
             )
 
+    def postal(self) -> PostalAddress:
+        return PostalAddress(
+            country=self.country.code,
+            name=self.legal_name,
+            lines=tuple(x for x in (self.address_line1, self.address_line2) if x),
+            city=self.city,
+            region=self.region,
+            postcode=self.postcode,
+            phone=str(self.phone or ""),
+            latin=self.latin_address,
+        )
+
     def ship_from_lines(self) -> list[str]:
-        city_line = " ".join(part for part in (self.postcode, self.city) if part)
-        parts = (self.address_line1, self.address_line2, city_line, self.region)
-        return [self.legal_name, *(p for p in parts if p), str(self.country.name)]
+        return format_lines(self.postal())
 
     @property
     def effective_commission_rate(self) -> Decimal:

@@ -12,7 +12,6 @@ import json
 from dataclasses import replace
 from decimal import Decimal
 
-import phonenumbers
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -20,7 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from customs import pdf_fonts
 from customs.models import CustomsDeclaration, CustomsDocument
-from marketplace.core.addresses import PostalAddress, format_lines
+from marketplace.core.addresses import PostalAddress, format_lines, format_phone
 from marketplace.core.money import minor_units, quantize
 
 CERTIFICATION = (
@@ -78,17 +77,6 @@ def _party_lines(party: dict) -> list[str]:
 def _address_only(party: dict) -> list[str]:
     """The address lines without name and business (for forms with their own boxes)."""
     return format_lines(replace(postal_address(party), name="", company=""))
-
-
-def _phone(value: str) -> str:
-    """A phone number in the international format ("+86 798 822 1234"), as stored if odd."""
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _text(value) -> str:
@@ -302,7 +290,7 @@ def _party_box_rows(party: dict, *, email: bool) -> list[tuple[str, str]]:
     rows += [("", line) for line in address[1:]]
     if party.get("latin"):
         rows.append(("In Latin letters: ", party["latin"]))
-    rows.append(("Tel. No.: ", _phone(party.get("phone", ""))))
+    rows.append(("Tel. No.: ", format_phone(party.get("phone", ""))))
     if email and party.get("email"):
         rows.append(("E-mail: ", party["email"]))
     return rows
@@ -424,7 +412,7 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
     for label, key in (("Tel.", "phone"), ("E-mail", "email"), ("VAT No.", "vat_number"),
                        ("EORI", "eori")):  # fmt: skip
         if sender.get(key):
-            value = _phone(sender[key]) if key == "phone" else sender[key]
+            value = format_phone(sender[key]) if key == "phone" else sender[key]
             p.text(12, y, f"{label}: {value}", 7)
             y += 3.5
     p.text(110, 32, "Buyer / importer (consignee)", 8, bold=True)
@@ -435,7 +423,7 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
         y2 = p.wrap(110, y2, f"In Latin letters: {to['latin']}", 88) + 3.5 - 7 * 0.45
     for label, key in (("Tel.", "phone"), ("E-mail", "email"), ("VAT/EORI", "reference")):
         if to.get(key):
-            value = _phone(to[key]) if key == "phone" else to[key]
+            value = format_phone(to[key]) if key == "phone" else to[key]
             p.text(110, y2, f"{label}: {value}", 7)
             y2 += 3.5
     y = max(y, y2) + 3

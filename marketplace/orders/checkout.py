@@ -607,6 +607,7 @@ def _create_order(
         ship_postcode=address.postcode,
         ship_country=address.country.code,
         ship_phone=str(address.phone or ""),
+        ship_latin=address.latin,
         payment_method=payment_method,
         created_at=now,
         expires_at=now + payment_window(payment_method),

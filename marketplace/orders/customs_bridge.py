@@ -366,6 +366,7 @@ def create_declaration(*, shop_order, now: datetime):
         country=order.ship_country.code,
         phone=order.ship_phone,
         email=order.buyer_email,
+        latin=order.ship_latin,
     )
     return customs_declaration(
         shop=shop_order.shop,

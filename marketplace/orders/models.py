@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.models import Address, Shop, User
+from marketplace.core.addresses import PostalAddress, format_lines
 from marketplace.core.errors import IllegalTransition
 from marketplace.listings.models import Variant
 
@@ -185,6 +186,7 @@ class Order(models.Model):
     ship_postcode = models.CharField(max_length=20, blank=True)
     ship_country = CountryField()
     ship_phone = models.CharField(max_length=40, blank=True)
+    ship_latin = models.CharField(max_length=300, blank=True)
 
     payment_method = models.CharField(max_length=20)
     created_at = models.DateTimeField(default=timezone.now)
@@ -228,18 +230,22 @@ class Order(models.Model):
                 % {"old": self.get_status_display(), "new": self.Status(target).label}
             )
 
-    def address_lines(self) -> list[str]:
-        city_line = " ".join(p for p in (self.ship_postcode, self.ship_city) if p)
-        parts = (
-            self.ship_name,
-            self.ship_company,
-            self.ship_line1,
-            self.ship_line2,
-            city_line,
-            self.ship_region,
-            str(self.ship_country.name),
+    def ship_to(self) -> PostalAddress:
+        return PostalAddress(
+            country=self.ship_country.code,
+            name=self.ship_name,
+            company=self.ship_company,
+            lines=tuple(x for x in (self.ship_line1, self.ship_line2) if x),
+            city=self.ship_city,
+            region=self.ship_region,
+            postcode=self.ship_postcode,
+            phone=self.ship_phone,
+            latin=self.ship_latin,
         )
-        return [p for p in parts if p]
+
+    def address_lines(self) -> list[str]:
+        """The shipping address as its country writes it (marketplace.core.addresses)."""
+        return format_lines(self.ship_to())
 
 
 class ShopOrder(models.Model):

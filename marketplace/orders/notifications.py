@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import Shop, ShopMembership, User
 from accounts.services import notify, notify_staff
+from marketplace.core.addresses import format_phone
 from marketplace.orders.models import Order, OrderEvent, ShopOrder
 
 
@@ -57,6 +58,7 @@ def send_for_event(event: OrderEvent) -> None:
         from marketplace.orders.payments.banktransfer import bank_details
 
         context = _order_context(order)
+        context["ship_to"] = order.address_lines()  # as the destination's post writes it
         context["payment_method"] = order.payment_method
         if order.payment_method == "bank_transfer":
             context["bank"] = bank_details()
@@ -92,6 +94,8 @@ def send_for_event(event: OrderEvent) -> None:
                 ],
                 international=so.international,
                 held=bool(so.held_at),
+                ship_to=so.order.address_lines(),
+                ship_phone=format_phone(so.order.ship_phone),
             )
             for user in shop_recipients(so.shop):
                 notify(

@@ -43,6 +43,8 @@ def test_sign_up_verify_and_apply_for_a_shop(page, live_server, screenshot):
     page.get_by_label("Ship-from address line 1").fill("Calle Mayor 10")
     page.get_by_label("City").fill("Sevilla")
     page.get_by_label("Postcode").fill("41001")
+    page.get_by_label("State / province / region").fill("Sevilla")  # Spain requires it
+    page.get_by_label("Phone").fill("954 21 00 00")  # national format, ES
     page.get_by_label("Time zone").select_option("Europe/Madrid")
     page.get_by_label("Currency").select_option("EUR")
     page.get_by_role("button", name="Apply").click()
@@ -52,6 +54,7 @@ def test_sign_up_verify_and_apply_for_a_shop(page, live_server, screenshot):
     shop = Shop.objects.get(slug="ceramica-sol")
     assert shop.status == Shop.Status.PENDING
     assert shop.memberships.get().user.email == "maria@example.test"
+    assert (shop.region, str(shop.phone)) == ("SE", "+34954210000")
 
 
 def test_the_language_switcher_translates_the_page(page, screenshot):

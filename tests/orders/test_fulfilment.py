@@ -374,3 +374,16 @@ def test_emails_go_out_in_the_recipients_language(rules, tshirt, us_shop, run_on
     assert notification.email_status in ("sent", "pending")
     message = next(m for m in mail.outbox if m.to == ["ana@example.test"] and "TP-" in m.subject)
     assert message.alternatives and "text/html" in message.alternatives[0][1]
+
+
+def test_order_emails_carry_the_address_as_the_destination_writes_it(paid_order, buyer):
+    from django.core import mail
+
+    placed = Notification.objects.get(user=buyer, kind="order_placed")
+    assert placed.context["ship_to"] == [
+        "Bea Buyer", "Friedrichstraße 123", "10117 BERLIN", "GERMANY",
+    ]  # fmt: skip
+    seller_mail = [m for m in mail.outbox if paid_order.number in m.subject and "new" in
+                   m.subject.lower()]  # fmt: skip
+    assert seller_mail, [m.subject for m in mail.outbox]
+    assert "Friedrichstraße 123\n10117 BERLIN\nGERMANY\n+49 30 1234567\n" in seller_mail[0].body
