@@ -388,3 +388,56 @@ def test_a_lock_wait_is_bounded(two_german_shops):
     assert elapsed < 5
     assert HOOKS.counters["lock_timeout"] == 1
     assert not Order.objects.exists()
+
+
+# --- No row lock held while the provider is called ------------------------------------------
+
+
+def test_no_row_lock_is_held_while_stripe_captures(
+    two_german_shops, stripe_settings, stripe_proxy, localstripe
+):
+    """Stripe (localstripe, behind a proxy that makes the capture take 2 s) is capturing;
+    meanwhile another transaction locks and updates the order and the payment at once."""
+    from marketplace.orders.models import Payment
+    from marketplace.orders.payments import service as payments
+    from tests.orders.stripe_fakes import SUCCESS, Fault, browser_pays
+
+    stripe_settings.STRIPE_TIMEOUT_SECONDS = 10
+    variant = f.make_listing(two_german_shops[0], price="15.00", stock=5, sku="SLOW-1")
+    buyer = make_shoppers(1, lambda i: [(variant, 1)])[0].user
+    order = f.order_for(buyer, [])
+    payment = order.payments.get()
+    browser_pays(localstripe, payment.provider_reference, SUCCESS)
+    proxy = stripe_proxy
+    proxy.faults.append(Fault("/capture", "delay", seconds=2))
+    outcome = {}
+
+    def settle():
+        from django.db import connection
+
+        try:
+            outcome["state"] = payments.sync_payment(payment=payment, now=timezone.now()).state
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=settle)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not any(line.endswith("/capture") for line in proxy.seen):
+        assert time.monotonic() < deadline, "the capture never started"
+        time.sleep(0.01)
+    started = time.monotonic()
+    with transaction.atomic():
+        # NOWAIT: raises at once if the capturing thread held either row.
+        Order.objects.select_for_update(nowait=True).filter(pk=order.pk).update(buyer_language="de")
+        Payment.objects.select_for_update(nowait=True).filter(pk=payment.pk).update(
+            card_last4="4242"
+        )
+    assert time.monotonic() - started < 1
+    assert worker.is_alive()  # the provider call was still under way
+    worker.join(15)
+
+    assert outcome["state"] == "paid"
+    order.refresh_from_db()
+    assert order.status in PAID
+    assert order.buyer_language == "de"
