@@ -254,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.orders.tasks.reconcile_payments",
         "schedule": timedelta(minutes=5),
     },
+    "run-payouts": {
+        # One transfer per shop and currency for what became available; retries failures.
+        "task": "marketplace.orders.tasks.run_payouts",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Accounts and authentication ---------------------------------------------------------
@@ -394,6 +399,9 @@ ORDERS_CARD_PROVIDER = env_choice(
 )
 # Signs the test provider's webhooks (default: derived from SECRET_KEY).
 ORDERS_TEST_PROVIDER_SECRET = env_str("ORDERS_TEST_PROVIDER_SECRET", "")
+# Payouts: a parcel's earnings become available once it is delivered, or this many days
+# after it shipped (no delivery scan); the periodic task then pays each shop out.
+PAYOUT_HOLD_DAYS = env_int("PAYOUT_HOLD_DAYS", 14)
 # Stripe (ORDERS_CARD_PROVIDER=stripe): the secret key calls the API, the publishable key is
 # what Stripe.js in the buyer's browser uses, the webhook secret verifies event signatures.
 # STRIPE_API_BASE points the client (and the page's Stripe.js) at a fake server in tests.

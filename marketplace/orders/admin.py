@@ -396,6 +396,11 @@ class PayoutForm(forms.ModelForm):
         model = Payout
         fields = ["shop", "amount", "reference", "paid_on", "note"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Automatic payouts have no date until sent; one recorded by hand always has one.
+        self.fields["paid_on"].required = True
+
     def clean(self):
         data = super().clean()
         shop, amount = data.get("shop"), data.get("amount")
@@ -412,8 +417,18 @@ class PayoutAdmin(admin.ModelAdmin):
     """Record money sent to a shop: the ledger entry and the owners' notice come with it."""
 
     form = PayoutForm
-    list_display = ["paid_on", "shop", "amount", "currency", "reference", "recorded_by"]
-    list_filter = ["currency", "shop"]
+    list_display = [
+        "created_at",
+        "shop",
+        "amount",
+        "currency",
+        "method",
+        "status",
+        "provider_reference",
+        "failure_message",
+        "paid_on",
+    ]
+    list_filter = ["status", "method", "currency"]
     search_fields = ["shop__display_name", "reference"]
     list_select_related = ["shop", "recorded_by"]
     autocomplete_fields = ["shop"]

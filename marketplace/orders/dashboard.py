@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from marketplace.orders.models import ShopOrder
+from marketplace.orders.models import PayoutAccount, ShopOrder
 
 SESSION_CART_KEY = "cart_token"
 
@@ -31,7 +31,13 @@ def orders_section(shop) -> dict:
         counts["to_ship"],
     ) % {"to_ship": counts["to_ship"]}
     paperwork = _("Waiting for paperwork: %(preparing)d, paperwork failed: %(failed)d.") % counts
-    summary = f"{to_ship} {paperwork}"
+    account = PayoutAccount.objects.filter(shop=shop).first()
+    payout_status = (
+        _("Payouts: %(status)s.") % {"status": account.get_status_display()}
+        if account
+        else _("Payouts: no payout account yet (your balance accrues).")
+    )
+    summary = f"{to_ship} {paperwork} {payout_status}"
     return {
         "title": _("Orders"),
         "summary": summary,

@@ -14,9 +14,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Shop, User
@@ -124,26 +126,32 @@ def book_refund(*, refund: Refund, shop_order: ShopOrder, final: bool, now: date
 class Balance:
     currency: str
     total: Decimal
-    # Earned on parcels not yet shipped: they may still be cancelled.
+    # Earned on parcels not yet delivered (nor shipped PAYOUT_HOLD_DAYS ago): they may
+    # still be cancelled or refunded, so the money is held.
     pending: Decimal
     paid_out: Decimal
 
     @property
     def available(self) -> Decimal:
+        """What may be paid out now; negative when refunds after a payout exceed new sales
+        (carried over and netted against the next sales)."""
         return self.total - self.pending
 
 
-def balance(shop: Shop) -> Balance:
+def hold_cutoff(now: datetime) -> datetime:
+    return now - timedelta(days=getattr(settings, "PAYOUT_HOLD_DAYS", 14))
+
+
+def balance(shop: Shop, now: datetime | None = None) -> Balance:
+    now = now or timezone.now()
+    S = ShopOrder.Status
     entries = LedgerEntry.objects.filter(shop=shop)
+    held = Q(shop_order__status__in=ShopOrder.BEFORE_SHIPMENT) | Q(
+        shop_order__status=S.SHIPPED, shop_order__shipped_at__gt=hold_cutoff(now)
+    )
     sums = entries.aggregate(
         total=Sum("amount"),
-        pending=Sum(
-            "amount",
-            filter=Q(
-                kind__in=(LedgerEntry.Kind.SALE, LedgerEntry.Kind.COMMISSION),
-                shop_order__status__in=ShopOrder.BEFORE_SHIPMENT,
-            ),
-        ),
+        pending=Sum("amount", filter=held),
         paid_out=Sum("amount", filter=Q(kind=LedgerEntry.Kind.PAYOUT)),
     )
     zero = quantize(0, shop.currency)

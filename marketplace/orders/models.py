@@ -678,8 +678,48 @@ class TestProviderCharge(models.Model):
 # --- Ledger ------------------------------------------------------------------------------------
 
 
+class PayoutAccount(models.Model):
+    """Where a shop's money goes: a Stripe Connect account, or (where Connect does not reach
+    the seller's country) a bank account or mobile-money wallet paid through a batch file."""
+
+    class Method(models.TextChoices):
+        STRIPE_CONNECT = "stripe_connect", _("Stripe")
+        BANK_ACCOUNT = "bank_account", _("Bank account")
+        MOBILE_MONEY = "mobile_money", _("Mobile money")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the shop to finish onboarding")
+        ENABLED = "enabled", _("Enabled")
+        RESTRICTED = "restricted", _("Restricted")
+
+    shop = models.OneToOneField(Shop, on_delete=models.CASCADE, related_name="payout_account")
+    method = models.CharField(max_length=20, choices=Method.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    # The provider's reason when restricted (Stripe's requirements.disabled_reason).
+    status_reason = models.CharField(max_length=300, blank=True)
+    stripe_account_id = models.CharField(max_length=40, blank=True)
+    country = CountryField(blank=True)
+    holder_name = models.CharField(max_length=150, blank=True)
+    iban = models.CharField(max_length=40, blank=True)
+    account_number = models.CharField(max_length=40, blank=True)
+    swift = models.CharField(max_length=11, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} for {self.shop_id} ({self.status})"
+
+
 class Payout(models.Model):
-    """Money the platform sent to a shop, recorded by an admin."""
+    """Money sent to a shop: recorded by an admin (manual), a Stripe transfer, or a line of
+    a payout batch file. Automatic payouts are written ``created`` before the provider is
+    called; the ledger entry is booked only once the money has gone."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("Created")
+        SENT = "sent", _("Sent")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="payouts")
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=3)
@@ -688,21 +728,58 @@ class Payout(models.Model):
         _("bank reference"), max_length=80, help_text=_("As on the bank transfer.")
     )
     note = models.TextField(_("note"), blank=True)
-    paid_on = models.DateField(_("paid on"))
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
     recorded_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PAID)
+    method = models.CharField(max_length=20, default="manual")
+    # The provider's id of the money movement (Stripe transfer "tr_...").
+    provider_reference = models.CharField(max_length=80, blank=True)
+    failure_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    batch = models.ForeignKey(
+        "PayoutBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
+    )
 
     class Meta:
-        ordering = ["-paid_on", "-pk"]
+        ordering = ["-created_at", "-pk"]
+        permissions = [("confirm_payout", "Can confirm payout batch lines")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_gt_0"),
             models.UniqueConstraint(fields=["shop", "reference"], name="payout_reference_per_shop"),
+            # One automatic payout in flight per shop and currency: the periodic task can run
+            # twice (or on two beat processes) and still create only one.
+            models.UniqueConstraint(
+                fields=["shop", "currency"],
+                condition=Q(status__in=["created", "sent"]),
+                name="payout_one_open_per_shop_currency",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"payout {self.amount} {self.currency} to {self.shop_id}"
+
+
+class PayoutBatch(models.Model):
+    """A CSV file of bank / mobile-money payouts for a payout partner to import."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", _("Created")
+        SENT = "sent", _("Sent to the partner")
+        CLOSED = "closed", _("Closed")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATED)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "payout batches"
+
+    def __str__(self) -> str:
+        return f"payout batch {self.pk} ({self.status})"
 
 
 class LedgerEntry(models.Model):

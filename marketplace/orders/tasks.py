@@ -139,3 +139,10 @@ def deliver_test_webhook(self, payload: dict) -> str:
         )
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=_backoff(self.request.retries, 5, 600)) from exc
+
+
+@shared_task
+def run_payouts() -> dict:
+    from marketplace.orders import payouts
+
+    return payouts.run_payouts(now=timezone.now())

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.urls import path
 
+from marketplace.orders import payout_views
 from marketplace.orders.payments import views as payment_views
 from marketplace.orders.views import buyer, seller
 from marketplace.orders.views import payments as payment_pages
@@ -75,6 +76,12 @@ urlpatterns = [
         name="seller-document",
     ),
     path("sell/<slug:slug>/balance/", seller.seller_balance, name="seller-balance"),
+    path("sell/<slug:slug>/payouts/", payout_views.payout_account, name="seller-payout-account"),
+    path(
+        "sell/<slug:slug>/payouts/connect/",
+        payout_views.payout_connect,
+        name="seller-payout-connect",
+    ),
     path(
         "sell/<slug:slug>/balance/<int:year>-<int:month>.csv",
         seller.seller_statement,

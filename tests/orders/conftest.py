@@ -15,7 +15,12 @@ from marketplace.orders.locks import HOOKS
 from marketplace.orders.models import OrderLine
 from tests import customs_rules
 from tests.orders import factories as f
-from tests.orders.stripe_fakes import localstripe, stripe_proxy, stripe_settings  # noqa: F401
+from tests.orders.stripe_fakes import (  # noqa: F401
+    connect_fake,
+    localstripe,
+    stripe_proxy,
+    stripe_settings,
+)
 
 # The shared customs rule fixtures (tests/customs_rules.py), committed once per package.
 _customs_rules_committed = customs_rules._customs_rules_committed

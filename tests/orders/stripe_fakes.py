@@ -104,10 +104,11 @@ class FaultProxy:
     upstream: str
     faults: list[Fault] = field(default_factory=list)
     seen: list[str] = field(default_factory=list)
+    # Path prefixes served by another upstream (the Connect fake).
+    routes: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> str:
         proxy = self
-        upstream = urlsplit(self.upstream)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -131,6 +132,11 @@ class FaultProxy:
                     return
                 if fault and fault.kind == "delay":
                     time.sleep(fault.seconds)
+                target = next(
+                    (url for prefix, url in proxy.routes.items() if self.path.startswith(prefix)),
+                    proxy.upstream,
+                )
+                upstream = urlsplit(target)
                 conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request(self.command, self.path, body=body or None, headers=headers)
@@ -179,8 +185,24 @@ def localstripe(tmp_path_factory):
 
 
 @pytest.fixture
-def stripe_proxy(localstripe):
-    proxy = FaultProxy(localstripe)
+def connect_fake():
+    from tests.orders.connect_fake import ConnectFake
+
+    fake = ConnectFake()
+    fake.url = fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def stripe_proxy(localstripe, connect_fake):
+    """localstripe for payments, the Connect fake for accounts and transfers."""
+    proxy = FaultProxy(
+        localstripe,
+        routes=dict.fromkeys(
+            ("/v1/accounts", "/v1/account_links", "/v1/transfers"), connect_fake.url
+        ),
+    )
     proxy.url = proxy.start()
     yield proxy
     proxy.stop()

@@ -288,6 +288,9 @@ def test_an_admin_records_a_payout(paid_order, us_shop, seller, staff, client_fo
         actor=seller,
         now=timezone.now(),
     )
+    # Shipped is not enough: the money is held until delivery (or PAYOUT_HOLD_DAYS).
+    assert ledger.balance(us_shop).available == 0
+    fulfilment.mark_delivered(shop_order=so, actor=seller, now=timezone.now())
     assert ledger.balance(us_shop).available == D("43.20")
     admin = client_for(staff)
     add = reverse("admin:orders_payout_add")

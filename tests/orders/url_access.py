@@ -79,6 +79,8 @@ RULES = {
     "orders:seller-paperwork-retry": Rule(MEMBER, kwargs=_shop_order, method="post", **SELLER),
     "orders:seller-document": Rule(MEMBER, kwargs=_seller_document, **SELLER),
     "orders:seller-balance": Rule(OWNER, kwargs=_shop, **SELLER),
+    "orders:seller-payout-account": Rule(OWNER, kwargs=_shop, **SELLER),
+    "orders:seller-payout-connect": Rule(OWNER, kwargs=_shop, method="post", **SELLER),
     "orders:seller-statement": Rule(
         OWNER, kwargs=lambda p: {"slug": p["shop"].slug, "year": 2026, "month": 10}, **SELLER
     ),
