@@ -196,7 +196,7 @@ def browse(query: BrowseQuery, *, facets: bool = True) -> BrowseResult:
 def _browse(query: BrowseQuery, tree: CategoryTree, *, facets: bool) -> BrowseResult:
     base = _base(query, tree)
     listings, searching = apply_search(base, query.text) if query.text else (base, False)
-    grouped = _grouped_counts(listings) if facets and connection.vendor == "postgresql" else None
+    grouped = _grouped_counts(listings) if facets else None
     # Every listing has one category, so the category counts add up to the total.
     total = sum(grouped["category"].values()) if grouped is not None else listings.count()
     pages = max(1, min(MAX_PAGES, math.ceil(total / PAGE_SIZE)))
@@ -230,21 +230,33 @@ def _browse(query: BrowseQuery, tree: CategoryTree, *, facets: bool) -> BrowseRe
 
 
 def _grouped_counts(listings: QuerySet) -> dict[str, dict]:
-    """Counts by category, origin and shop in one scan (PostgreSQL GROUPING SETS).
+    """Counts by category, origin and shop in one scan of the matching rows.
 
     Three GROUP BY queries would read the matching rows three times, plus once more for the
-    total; with the covering ``listing_facets`` index this single query is an index-only scan.
+    total. PostgreSQL groups by GROUPING SETS (with the covering ``listing_facets`` index, an
+    index-only scan); other databases group by the (category, origin, shop) triple, a few
+    hundred rows at most, and add up here.
     """
+    counts: dict[str, dict] = {"category": {}, "origin": {}, "shop": {}}
     inner = listings.order_by().values(
         c=F("category_id"), o=F("origin_country"), s=F("shop__slug"), n=F("shop__display_name")
     )
+    if connection.vendor != "postgresql":
+        for row in inner.annotate(k=Count("pk")).values_list("c", "o", "s", "n", "k"):
+            category_id, origin, slug, name, n = row
+            for facet, key in (
+                ("category", category_id),
+                ("origin", origin),
+                ("shop", (slug, name)),
+            ):
+                counts[facet][key] = counts[facet].get(key, 0) + n
+        return counts
     sql, params = inner.query.sql_with_params()
     grouped_sql = (
         'SELECT "c", "o", "s", "n", GROUPING("c", "o", "s") AS g, COUNT(*) '  # noqa: S608
         f"FROM ({sql}) AS matches "
         'GROUP BY GROUPING SETS (("c"), ("o"), ("s", "n"))'
     )
-    counts: dict[str, dict] = {"category": {}, "origin": {}, "shop": {}}
     with connection.cursor() as cursor:
         cursor.execute(grouped_sql, params)
         for category_id, origin, slug, name, grouping, n in cursor.fetchall():
