@@ -569,3 +569,20 @@ def test_missing_duty_data_shows_duty_and_tax_unknown_with_the_reason(
 
 
 SCARF_LIKE = f.SCARF
+
+
+def test_the_seller_is_told_which_customs_data_is_missing(
+    client_for, buyer, rules, cn_shop, other_seller
+):
+    box = {**SCARF_LIKE, "hs_code": "442090", "customs_description": "Wooden jewellery box"}
+    item = f.make_listing(cn_shop, title="Jewellery box", price="1200.00", sku="BOX-2", customs=box)
+    order = f.order_for(buyer, [(item, 1)])
+    shop_order = ShopOrder.objects.get(order=order)
+    assert shop_order.quote["quote"]["incomplete"] is True
+    page = client_for(other_seller).get(
+        reverse("orders:seller-order-detail", args=[cn_shop.slug, order.number])
+    )
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Data missing from the customs rules:" in html
+    assert "No ad valorem duty rate is known for HS 442090 in DE" in html
