@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -675,7 +675,15 @@ def _price(
     goods = c.goods
     freight, insurance = c.shipping, c.insurance
     cif = regime.customs_value_basis == Regime.Basis.CIF
-    customs_value = goods + freight + insurance if cif else goods
+    params = regime.params or {}
+    goods_value = goods
+    if params.get("personal_use_factor"):
+        # Japan: goods for the buyer's own use are valued at 60 % of the overseas retail price.
+        goods_value = goods * Decimal(params["personal_use_factor"])
+        tag = f"valuation:personal_use:{params['personal_use_factor']}"
+        if tag not in calc.rules:
+            calc.rules.append(tag)
+    customs_value = goods_value + freight + insurance if cif else goods_value
     to_reg = _regime_rate(calc, regime)
 
     def under(kind: str, limit: Decimal) -> bool:
@@ -822,6 +830,8 @@ def _price(
                 % {"t": tax, "m": regime.tax_minimum, "cur": regime.currency}
             )
             tax = ZERO
+    if params.get("truncation") == "jp_faq_1111" and not collected:
+        duty, tax = _jp_truncation(calc, params, customs_value, duty, tax, line_results)
 
     # --- fees -----------------------------------------------------------------------------
     fee_lines = []
@@ -852,6 +862,41 @@ def _price(
         calc, regime, customs_value, duty, tax, rate, ZERO, line_results, fee_lines, collected,
         form, sdr_value,
     )  # fmt: skip
+
+
+def _floor(amount: Decimal, step: int) -> Decimal:
+    return (amount / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def _jp_truncation(
+    calc: _Calc,
+    params: dict,
+    customs_value: Decimal,
+    duty: Decimal,
+    tax: Decimal,
+    lines: list[LineResult],
+) -> tuple[Decimal, Decimal]:
+    """Japan Customs' method (FAQ 1111): the taxable value is truncated to JPY 1,000 and the
+    duty to JPY 100; the consumption-tax base (value + duty) to JPY 1,000; the national
+    consumption tax (7.8 %) and the local one (22/78 of it) each to JPY 100."""
+    if calc.c.currency != "JPY":
+        calc.warnings.append(
+            _("Japanese truncation applies to yen amounts only: quote in JPY for exact figures.")
+        )
+        return duty, tax
+    taxable = _floor(customs_value, 1000)
+    if duty > 0:
+        duty = _floor(duty * taxable / customs_value, 100) if customs_value else ZERO
+        if len(lines) == 1:
+            lines[0].duty = duty
+    if tax > 0:
+        base = _floor(taxable + duty, 1000)
+        national = _floor(base * Decimal(params.get("national_rate", "7.8")) / HUNDRED, 100)
+        num, den = (Decimal(x) for x in params.get("local_share", "22/78").split("/"))
+        tax = national + _floor(national * num / den, 100)
+    if "rounding:jp_faq_1111" not in calc.rules:
+        calc.rules.append("rounding:jp_faq_1111")
+    return duty, tax
 
 
 def _category_label(category: str) -> str:

@@ -208,3 +208,27 @@ def test_date_check_still_uses_the_2021_rules_before_july_2026(rules):
     c = consignment("GB", "EUR", [line()], destination_postcode="BT7 1NN", on=date(2026, 3, 1))
     q = compute_quote(c)
     assert q.duty == D("0.00") and q.tax == D("4.00")  # 20 % of 20.00, IOSS, under EUR 150
+
+
+# --- Japan: personal-use valuation and FAQ 1111 truncation -----------------------------------
+
+
+def test_japan_personal_use_value_is_60_percent_of_retail_under_the_10000_yen_test(rules):
+    ring = line("711311", "15000", origin="US", description="Sterling silver ring")
+    q, js = both(consignment("JP", "JPY", [ring]))
+    # 15,000 x 0.6 = 9,000 <= 10,000: no duty, no consumption tax.
+    assert (q.customs_value, q.duty, q.tax, q.landed_cost) == (
+        D("9000"), D("0"), D("0"), D("15000"),
+    )  # fmt: skip
+    assert "valuation:personal_use:0.6" in js["rules"]
+
+
+def test_japan_customs_truncates_value_duty_and_both_consumption_taxes(rules):
+    ring = line("711311", "33333", origin="US", description="Sterling silver ring")
+    q, js = both(consignment("JP", "JPY", [ring], shipping="1234"))
+    # Value 33,333 x 0.6 + 1,234 = 21,233.8 -> 21,000; duty 5.2 % = 1,092 -> 1,000;
+    # base 22,000; national 7.8 % = 1,716 -> 1,700; local 1,700 x 22/78 = 479.49 -> 400.
+    assert (q.duty, q.tax) == (D("1000"), D("2100"))
+    assert q.landed_cost == D("37667")
+    assert (js["duty"], js["tax"], js["landed_cost"]) == ("1000", "2100", "37667")
+    assert js["lines"][0]["duty"] == "1000" and "rounding:jp_faq_1111" in js["rules"]
