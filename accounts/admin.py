@@ -152,6 +152,7 @@ class ShopAdmin(admin.ModelAdmin):
                     "eori",
                     "vat_number",
                     "exporter_reference",
+                    "origin_statement_on_file",
                     "default_incoterm",
                     "non_delivery",
                     "signatory_name",

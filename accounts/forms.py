@@ -233,6 +233,7 @@ class ExportProfileForm(forms.ModelForm):
             "eori",
             "vat_number",
             "exporter_reference",
+            "origin_statement_on_file",
             "default_incoterm",
             "non_delivery",
             "signatory_name",

@@ -209,6 +209,14 @@ class Shop(models.Model):
     eori = models.CharField(_("EORI number"), max_length=17, blank=True)
     vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
     exporter_reference = models.CharField(_("exporter reference"), max_length=50, blank=True)
+    origin_statement_on_file = models.BooleanField(
+        _("statement on preferential origin on file"),
+        default=False,
+        help_text=_(
+            "You make the exporter's statement on origin for goods of the origin you declare "
+            "(EU-UK TCA, CUSMA): buyers then pay the agreement's duty rate, not the MFN rate."
+        ),
+    )
     default_incoterm = models.CharField(
         _("default incoterm"), max_length=3, choices=Incoterm.choices, default=Incoterm.DAP
     )

@@ -277,6 +277,7 @@ def update_export_profile(*, shop: Shop, actor: User, now: datetime) -> Shop:
             "eori",
             "vat_number",
             "exporter_reference",
+            "origin_statement_on_file",
             "default_incoterm",
             "non_delivery",
             "signatory_name",

@@ -93,6 +93,8 @@ class Consignment:
     sender_private: bool = False
     # Special territories are told apart by postcode (BT: Northern Ireland, 27498 Heligoland).
     destination_postcode: str = ""
+    # The seller's statement on preferential origin is on file (EU-UK TCA, CUSMA ...).
+    origin_statement: bool = False
 
     @property
     def goods(self) -> Decimal:
@@ -144,6 +146,9 @@ class Consignment:
         sender_private = data.get("sender_private", False)
         if not isinstance(sender_private, bool):
             raise ConsignmentError("sender_private", _("expected true or false"))
+        origin_statement = data.get("origin_statement", False)
+        if not isinstance(origin_statement, bool):
+            raise ConsignmentError("origin_statement", _("expected true or false"))
         postcode = data.get("destination_postcode") or ""
         if not isinstance(postcode, str) or len(postcode) > 16 or "\x00" in postcode:
             raise ConsignmentError(
@@ -173,6 +178,7 @@ class Consignment:
             category=category,
             sender_private=sender_private,
             destination_postcode=postcode.strip().upper(),
+            origin_statement=origin_statement,
         )
 
 
@@ -1044,7 +1050,22 @@ def _tariff_duty(calc: _Calc, regime: Regime, lines: list[LineResult]) -> Decima
     missing: list[str] = []
     for lr in lines:
         rate_pct = ZERO
+        pref = None
         if regime.apply_mfn:
+            pref = book.duty_rate(
+                destination=c.destination,
+                hs_code=lr.hs_code,
+                origin=lr.origin,
+                on=c.date,
+                layer="preference",
+            )
+            if pref is not None and pref.rate_percent is None:
+                pref = None
+        if pref is not None and c.origin_statement:
+            # The seller's statement on origin is on file: the agreement's rate applies.
+            calc.use("duty_rate", pref)
+            rate_pct = pref.rate_percent
+        elif regime.apply_mfn:
             row = book.duty_rate(
                 destination=c.destination, hs_code=lr.hs_code, origin=lr.origin, on=c.date
             )
@@ -1069,7 +1090,29 @@ def _tariff_duty(calc: _Calc, regime: Regime, lines: list[LineResult]) -> Decima
                             "note": row.specific_note,
                         }
                     )
-        for sur in book.surcharges(destination=c.destination, hs_code=lr.hs_code, on=c.date):
+            if pref is not None and (
+                row is None or row.rate_percent is None or rate_pct > pref.rate_percent
+            ):
+                calc.warnings.append(
+                    _(
+                        "HS %(hs)s of %(origin)s origin: %(agreement)s gives %(rate)s %% duty "
+                        "with the seller's statement on origin; none is on file, so the MFN "
+                        "rate applies."
+                    )
+                    % {
+                        "hs": lr.hs_code[:6],
+                        "origin": lr.origin,
+                        "agreement": pref.description,
+                        "rate": _percent(pref.rate_percent),
+                    }
+                )
+        for sur in book.surcharges(
+            destination=c.destination, hs_code=lr.hs_code, on=c.date, origin=lr.origin
+        ):
+            if sur.origin and not regime.apply_mfn:
+                # Origin-specific layers (s.301) ride on a normal entry; a regime that
+                # replaced the whole duty (US postal s.122 only) has none.
+                continue
             calc.use("duty_rate", sur)
             rate_pct += sur.rate_percent or ZERO
         lr.duty_rate_percent = rate_pct

@@ -342,7 +342,7 @@ def load_duty_rates() -> LoadReport:
                 "destination": r["destination"],
                 "hs_prefix": r["hs_prefix"],
                 "layer": r["layer"],
-                "origin": "",
+                "origin": r.get("origin") or "",
                 "rate_percent": _dec(r["rate_percent"]),
                 "national_code": "",
                 "description": r["description"][:255],
@@ -355,6 +355,34 @@ def load_duty_rates() -> LoadReport:
                 "active": True,
             }
         )
+    for r in _csv(RULES_DIR / "preferences.csv"):
+        destinations = ["EU"] if r["destination"] == "EU" else [r["destination"]]
+        origins = [
+            country
+            for group in r["origins"].split(",")
+            for country in (EU_MEMBERS if group == "EU" else [group])
+        ]
+        for destination in destinations:
+            for origin in origins:
+                rows.append(
+                    {
+                        "data_key": f"{r['key']}-{origin}",
+                        "destination": destination,
+                        "hs_prefix": r["hs_prefix"],
+                        "layer": "preference",
+                        "origin": origin,
+                        "rate_percent": _dec(r["rate_percent"]),
+                        "national_code": "",
+                        "description": r["agreement"][:255],
+                        "specific_note": "",
+                        "effective_from": _d(r["effective_from"]),
+                        "effective_to": _d(r["effective_to"]),
+                        "source": r["source"],
+                        "as_of": r["as_of"],
+                        "uncertain": _bool(r["uncertain"]),
+                        "active": True,
+                    }
+                )
     sync_rows(DutyRate, rows, report)
     return report
 
@@ -409,6 +437,7 @@ def load_restrictions() -> LoadReport:
             "effective_to": None,
             "uncertain": _bool(r["uncertain"]),
             "source": r["source"],
+            "as_of": r.get("as_of") or "",
             "active": True,
         }
         for r in _csv(RULES_DIR / "restrictions.csv")
@@ -435,6 +464,7 @@ def load_sanctions() -> LoadReport:
             "effective_to": _d(r["effective_to"]),
             "uncertain": _bool(r["uncertain"]),
             "source": r["source"],
+            "as_of": r.get("as_of") or "",
             "active": True,
         }
         for r in _csv(RULES_DIR / "sanctions.csv")
@@ -453,6 +483,7 @@ def load_sanctions() -> LoadReport:
                 "effective_to": None,
                 "uncertain": _bool(r["uncertain"]),
                 "source": r["source"],
+                "as_of": r.get("as_of") or "",
                 "active": True,
             }
             for r in _csv(RULES_DIR / "sdr_rates.csv")

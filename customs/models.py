@@ -297,7 +297,8 @@ class DutyRate(DatedRule):
 
     class Layer(models.TextChoices):
         MFN = "mfn", _("MFN tariff")
-        SURCHARGE = "surcharge", _("surcharge on top (e.g. US s.122)")
+        SURCHARGE = "surcharge", _("surcharge on top (e.g. US s.122, s.301)")
+        PREFERENCE = "preference", _("preferential rate of a trade agreement (origin statement)")
 
     destination = models.CharField(_("destination"), max_length=2, db_index=True)
     hs_prefix = models.CharField(_("HS prefix"), max_length=10, blank=True)

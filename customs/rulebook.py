@@ -224,17 +224,22 @@ class RuleBook:
                     return r
         return None
 
-    def surcharges(self, *, destination: str, hs_code: str, on: date) -> list[DutyRate]:
-        found, prefixes = [], set()
+    def surcharges(
+        self, *, destination: str, hs_code: str, on: date, origin: str = ""
+    ) -> list[DutyRate]:
+        """Duty layers on top of MFN (US s.122, s.301 on Chinese origin ...): the most
+        specific row per (programme origin, prefix) applies."""
+        found, seen = [], set()
         for r in self.duty_rates.get(destination, ()):
             if (
                 r.layer == "surcharge"
                 and hs_code.startswith(r.hs_prefix)
+                and (not r.origin or r.origin == origin)
                 and r.applies_on(on)
-                and r.hs_prefix not in prefixes
+                and (r.hs_prefix, r.origin) not in seen
             ):
                 found.append(r)
-                prefixes.add(r.hs_prefix)
+                seen.add((r.hs_prefix, r.origin))
         return found
 
     def fees_for(self, *, destination: str, transport: str, on: date) -> list[Fee]:

@@ -139,6 +139,7 @@ def build_consignment(
         transport=transport_for(service_level),
         seller_country=shop.country.code,
         incoterm=shop.default_incoterm or None,
+        origin_statement=shop.origin_statement_on_file,
     )
 
 

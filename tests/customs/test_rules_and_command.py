@@ -256,8 +256,8 @@ def test_a_missing_exchange_rate_flags_the_quote_instead_of_failing(rules):
     ("on", "transport", "duty"),
     [
         (date(2026, 5, 1), "post", "10.00"),  # s.122 surcharge only, no MFN, for postal items
-        (date(2026, 5, 1), "courier", "26.50"),  # MFN 16.5 % + s.122 10 %
-        (date(2026, 10, 15), "post", "16.50"),  # after 2026-07-24: MFN only
+        (date(2026, 5, 1), "courier", "34.00"),  # MFN 16.5 % + s.122 10 % + s.301 7.5 % (CN)
+        (date(2026, 10, 15), "post", "24.00"),  # after 2026-07-24: MFN + s.301 List 4A (CN)
         (date(2025, 6, 1), "post", "0.00"),  # the USD 800 de minimis, before 2025-08-29
     ],
 )

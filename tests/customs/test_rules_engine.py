@@ -232,3 +232,96 @@ def test_japan_customs_truncates_value_duty_and_both_consumption_taxes(rules):
     assert q.landed_cost == D("37667")
     assert (js["duty"], js["tax"], js["landed_cost"]) == ("1000", "2100", "37667")
     assert js["lines"][0]["duty"] == "1000" and "rounding:jp_faq_1111" in js["rules"]
+
+
+# --- additional duty layers and trade preferences ---------------------------------------------
+
+
+def test_us_section_301_adds_to_mfn_on_chinese_origin_only(rules):
+    shirt = {"description": "Men's cotton T-shirt, knitted"}
+    cn = consignment(
+        "US", "USD", [line("610910", "100.00", origin="CN", **shirt)], ship_from="CN",
+        transport="courier",
+    )  # fmt: skip
+    q, js = both(cn)
+    assert (q.duty, q.landed_cost) == (D("24.00"), D("124.00"))  # 16.5 % MFN + 7.5 % List 4A
+    assert js["lines"][0]["duty_rate_percent"] == "24"
+    assert any("US-301-4A-610910" in r for r in js["rules"])
+    vn = consignment(
+        "US", "USD", [line("610910", "100.00", origin="VN", **shirt)], ship_from="VN",
+        transport="courier",
+    )  # fmt: skip
+    assert compute_quote(vn).duty == D("16.50")
+
+
+SCARF = {"description": "Women's silk scarf, printed", "origin": "GB"}
+
+
+def test_eu_uk_tca_preference_needs_the_sellers_origin_statement(rules):
+    kw = {"ship_from": "GB", "shipping": "10.00"}
+    without, js = both(consignment("DE", "EUR", [line("621410", "200.00", **SCARF)], **kw))
+    # MFN 8 % of CIF 210.00 = 16.80; import VAT 19 % of 226.80 = 43.09.
+    assert (without.duty, without.tax, without.landed_cost) == (
+        D("16.80"), D("43.09"), D("269.89"),
+    )  # fmt: skip
+    assert any("EU-UK Trade and Cooperation Agreement gives 0 % duty" in w for w in js["warnings"])
+    with_statement, js2 = both(
+        consignment("DE", "EUR", [line("621410", "200.00", **SCARF)], origin_statement=True, **kw)
+    )
+    assert (with_statement.duty, with_statement.tax, with_statement.landed_cost) == (
+        D("0.00"), D("39.90"), D("249.90"),
+    )  # fmt: skip
+    assert any("TCA-EU-GB" in r for r in js2["rules"])
+    assert not any("Trade and Cooperation" in w for w in js2["warnings"])
+
+
+def test_cusma_goods_from_the_us_to_canada(rules):
+    shirt = line("610910", "300.00", origin="US")
+    kw = {"ship_from": "US", "transport": "courier", "destination_region": "CA-ON"}
+    mfn, js = both(consignment("CA", "CAD", [shirt], **kw))
+    assert (mfn.duty, mfn.tax) == (D("54.00"), D("46.02"))  # 18 %; HST 13 % of 354.00
+    assert any("CUSMA" in w for w in js["warnings"])
+    pref, js2 = both(consignment("CA", "CAD", [shirt], origin_statement=True, **kw))
+    assert (pref.duty, pref.tax, pref.landed_cost) == (D("0.00"), D("39.00"), D("339.00"))
+    assert js2["landed_cost"] == "339.00" and any("CUSMA-CA-US" in r for r in js2["rules"])
+
+
+# --- restrictions as dated data ------------------------------------------------------------------
+
+
+def test_meat_products_to_australia_are_blocked(rules):
+    sausage = line("160100", "20.00", description="Smoked pork sausages, vacuum packed")
+    q, js = both(consignment("AU", "AUD", [sausage]))
+    assert q.blocked and "biosecurity import permit" in js["reasons"][0]
+    assert any("AU-MEAT-1601" in r for r in js["rules"])
+
+
+def test_chewing_gum_to_singapore_is_blocked(rules):
+    gum = line("170410", "5.00", description="Spearmint chewing gum, sugar-coated")
+    q, js = both(consignment("SG", "SGD", [gum]))
+    assert q.blocked and "Chewing gum" in js["reasons"][0]
+    assert not compute_quote(consignment("MY", "MYR", [gum])).blocked
+
+
+def test_worked_ivory_needs_cites_documents_and_is_banned_in_the_uk(rules):
+    carving = {"description": "Carved elephant ivory figurine, antique"}
+    de = compute_quote(consignment("DE", "EUR", [line("960110", "300.00", **carving)]))
+    assert de.blocked and "CITES permit" in de.reasons[0]
+    with_permit = compute_quote(
+        consignment(
+            "DE", "EUR", [line("960110", "300.00", certificate_number="DE-CITES-123", **carving)]
+        )
+    )
+    assert not with_permit.blocked
+    gb, js = both(
+        consignment("GB", "GBP", [line("960110", "300.00", certificate_number="X-1", **carving)])
+    )
+    assert gb.blocked and "Ivory Act 2018" in js["reasons"][0]
+
+
+def test_knives_are_restricted_by_destination(rules):
+    knife = line("821191", "40.00", description="Stainless steel table knife set")
+    gb = compute_quote(consignment("GB", "GBP", [knife]))
+    assert not gb.blocked and any("age checked at delivery" in w for w in gb.warnings)
+    au = compute_quote(consignment("AU", "AUD", [knife]))
+    assert any("Flick, butterfly" in w for w in au.warnings)
