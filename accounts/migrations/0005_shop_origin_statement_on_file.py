@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_shop_review_permissions'),
+        ('accounts', '0004_address_latin'),
     ]
 
     operations = [
