@@ -634,6 +634,13 @@ class Refund(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Written while pending, applied when the provider confirms: the last refund of the
+    # parcel (returns all remaining commission), and how it closes the parcel.
+    CLOSES_CANCEL = "cancel"  # a cancellation (with its own "cancelled" event)
+    CLOSES_CANCELLED = "cancelled"  # everything refunded before shipment
+    CLOSES_REFUNDED = "refunded"  # everything refunded after shipment
+    final = models.BooleanField(default=False)
+    closes_as = models.CharField(max_length=10, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -91,7 +91,7 @@ class Fault:
     # Substring of "METHOD /path" the fault applies to, e.g. "POST /v1/payment_intents/pi_".
     match: str
     # "delay": sleep, then forward; "drop": forward, then close without answering;
-    # "refuse": answer 503 without forwarding.
+    # "refuse": answer 503 without forwarding; "reject": answer 400 without forwarding.
     kind: str
     seconds: float = 0.0
     times: int = 1
@@ -122,10 +122,16 @@ class FaultProxy:
                 line = f"{self.command} {self.path}"
                 proxy.seen.append(line)
                 fault = proxy._take(line)
-                if fault and fault.kind == "refuse":
-                    self.send_response(503)
+                if fault and fault.kind in ("refuse", "reject"):
+                    # refuse: Stripe is down (503); reject: Stripe says no (400).
+                    self.send_response(503 if fault.kind == "refuse" else 400)
                     self.send_header("Content-Type", "application/json")
-                    payload = b'{"error": {"message": "unavailable", "type": "api_error"}}'
+                    payload = (
+                        b'{"error": {"message": "unavailable", "type": "api_error"}}'
+                        if fault.kind == "refuse"
+                        else b'{"error": {"message": "Charge has already been refunded.", '
+                        b'"type": "invalid_request_error", "code": "charge_already_refunded"}}'
+                    )
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

@@ -129,3 +129,12 @@ def test_production_with_bank_transfer_on_needs_a_valid_account():
         **PRODUCTION_ENV, **account, ORDERS_BANK_ACCOUNT_IBAN="DE89 3704 0044 0532 0130 00"
     )
     assert good.returncode == 0, good.stderr
+
+
+def test_the_test_providers_webhook_is_a_404_when_it_is_not_the_provider(settings, client):
+    from django.urls import reverse
+
+    settings.ORDERS_CARD_PROVIDER = "stripe"
+    url = reverse("orders:payment-webhook", args=["test"])
+
+    assert client.post(url, b"{}", content_type="application/json").status_code == 404

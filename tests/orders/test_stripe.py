@@ -14,9 +14,17 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from marketplace.core.errors import DomainError
 from marketplace.core.money import to_minor_units
 from marketplace.listings.models import Variant
-from marketplace.orders.models import LedgerEntry, Order, OrderEvent, Payment, WebhookEvent
+from marketplace.orders.models import (
+    LedgerEntry,
+    Order,
+    OrderEvent,
+    Payment,
+    Refund,
+    WebhookEvent,
+)
 from marketplace.orders.payments import service as payments
 from marketplace.orders.services import payment_outcome
 from tests.orders import factories as f
@@ -287,3 +295,114 @@ def test_stripe_unreachable_when_the_order_is_placed_leaves_it_payable(
     payment.refresh_from_db()
     assert payment.provider_reference.startswith("pi_")
     assert payment.status == P.REQUIRES_ACTION
+
+
+# --- Refunds and cancellations: the provider is called after the locks are released ----------
+
+
+@pytest.fixture
+def paid_card_order(client, card_order, buyer, localstripe):
+    browser_pays(localstripe, card_order.payments.get().provider_reference, SUCCESS)
+    _return(client, buyer, card_order)
+    card_order.refresh_from_db()
+    assert card_order.status == Order.Status.PAID
+    return card_order
+
+
+def _refund_all(order, reason="Out of stock after all"):
+    from marketplace.orders.services import refunds
+
+    parcel = order.shop_orders.get()
+    return refunds.refund_shop_order(
+        shop_order=parcel,
+        lines={line.pk: line.quantity for line in parcel.lines.all()},
+        include_shipping=True,
+        reason=reason,
+        actor=None,
+        now=timezone.now(),
+    )
+
+
+def test_a_refund_goes_back_through_stripe_once(
+    paid_card_order, localstripe, stock_invariant, ledger_invariant, tshirt
+):
+    refund = _refund_all(paid_card_order)
+
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert refund.provider_reference.startswith("re_")
+    payment = paid_card_order.payments.get()
+    assert payment.status == P.REFUNDED and payment.amount_refunded == paid_card_order.total
+    assert paid_card_order.shop_orders.get().status == "cancelled"
+    assert ledger_invariant() == []
+
+
+def test_a_refund_stripe_refuses_changes_nothing_but_the_refund_row(
+    paid_card_order, stripe_proxy, tshirt, ledger_invariant
+):
+    stock = Variant.objects.get(pk=tshirt.pk).stock
+    stripe_proxy.faults.append(Fault("POST /v1/refunds", "reject"))
+
+    with pytest.raises(DomainError, match="already been refunded"):
+        _refund_all(paid_card_order)
+
+    refund = Refund.objects.get()
+    assert refund.status == Refund.Status.FAILED
+    assert "already been refunded" in refund.failure_message
+    parcel = paid_card_order.shop_orders.get()
+    assert parcel.status == "paid" and parcel.amount_refunded == 0
+    assert Variant.objects.get(pk=tshirt.pk).stock == stock  # nothing restocked
+    assert paid_card_order.payments.get().status == P.CAPTURED
+    assert not LedgerEntry.objects.filter(kind="refund").exists()
+    assert ledger_invariant() == []
+
+    # A new attempt (new key) goes through.
+    assert _refund_all(paid_card_order).status == Refund.Status.SUCCEEDED
+    assert ledger_invariant() == []
+
+
+def test_a_refund_whose_answer_is_lost_is_found_by_reconciliation(
+    paid_card_order, stripe_proxy, localstripe, tshirt, stock_invariant, ledger_invariant
+):
+    initial = {tshirt.pk: Variant.objects.get(pk=tshirt.pk).stock + 2}
+    stripe_proxy.faults.append(Fault("POST /v1/refunds", "drop", times=2))
+
+    refund = _refund_all(paid_card_order)
+
+    assert refund.status == Refund.Status.PENDING  # unknown: Stripe refunded, we never heard
+    assert paid_card_order.shop_orders.get().status == "paid"
+    intent = paid_card_order.payments.get().provider_reference
+    assert api(localstripe, "GET", "/v1/refunds", payment_intent=intent)["data"]
+
+    later = timezone.now() + timezone.timedelta(minutes=5)
+    payments.reconcile_payments(now=later)
+    payments.reconcile_payments(now=later)  # run twice: applied once
+
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    assert LedgerEntry.objects.filter(refund=refund, kind="refund").count() == 1
+    assert paid_card_order.shop_orders.get().status == "cancelled"
+    assert stock_invariant(initial) == []
+    assert ledger_invariant() == []
+
+
+def test_cancelling_an_unpaid_order_cancels_its_intent_after_the_commit(
+    card_order, buyer, localstripe, stripe_proxy
+):
+    from marketplace.orders.services import refunds
+
+    payment = card_order.payments.get()
+    stripe_proxy.faults.append(Fault("/cancel", "refuse", times=2))
+
+    refunds.cancel_order(
+        order=card_order, actor=buyer, reason="Changed my mind", now=timezone.now()
+    )
+
+    card_order.refresh_from_db()
+    payment.refresh_from_db()
+    assert card_order.status == Order.Status.CANCELLED  # closed at once
+    assert payment.status == P.REQUIRES_ACTION  # Stripe was down: the intent is still open
+    payments.reconcile_payments(now=timezone.now() + timezone.timedelta(minutes=5))
+    payment.refresh_from_db()
+    assert payment.status == P.VOIDED
+    intent = api(localstripe, "GET", f"/v1/payment_intents/{payment.provider_reference}")
+    assert intent["status"] == "canceled"

@@ -356,6 +356,29 @@ def reconcile_payments(*, now: datetime, older_than: timedelta = timedelta(minut
         provider_reference__isnull=False,
     ).exclude(provider="bank_transfer")
     count = 0
+    closed = (Order.Status.EXPIRED, Order.Status.CANCELLED, Order.Status.PAYMENT_FAILED)
+    # Orders closed while their payment's void did not reach the provider.
+    for order in Order.objects.filter(
+        status__in=closed,
+        payments__status__in=(P.PENDING, P.REQUIRES_ACTION, P.AUTHORIZED),
+        payments__created_at__lt=now - older_than,
+    ).distinct()[:200]:
+        void_open_payments(order=order, now=now)
+        count += 1
+    # Refunds whose answer was lost.
+    for payment in Payment.objects.filter(
+        refunds__status=Refund.Status.PENDING, refunds__created_at__lt=now - older_than
+    ).distinct()[:200]:
+        try:
+            count += settle_pending_refunds(payment=payment, now=now)
+        except (DomainError, ProviderError, ProviderUnreachable):
+            logger.warning("could not settle refunds of payment %s", payment.pk, exc_info=True)
+    # Money captured for an order that had already closed, not yet given back.
+    for payment in Payment.objects.filter(
+        status=P.CAPTURED, order__status__in=closed, refunds__isnull=True
+    )[:200]:
+        give_back_late_capture(payment=payment, now=now)
+        count += 1
     for payment in stale.order_by("pk")[:200]:
         try:
             sync_payment(payment=payment, now=now)
@@ -462,23 +485,96 @@ def _dispatch(provider_name: str, message, now: datetime) -> str:
 
 
 def void_open_payments(*, order: Order, now: datetime) -> None:
-    """The order closed unpaid: release any authorisation (nothing is charged)."""
+    """The order closed unpaid: release any authorisation (nothing is charged).
+
+    Called after the closing transaction committed, never under its locks. A provider that
+    cannot be reached leaves the payment open; ``reconcile_payments`` voids it later. A
+    provider that says the money was captured meanwhile gets it given back.
+    """
     for payment in Payment.objects.filter(
         order=order, status__in=(P.PENDING, P.REQUIRES_ACTION, P.AUTHORIZED)
     ).order_by("pk"):
+        result = None
         if payment.provider_reference:
             try:
-                get_provider(payment.provider).void(
+                result = get_provider(payment.provider).void(
                     payment=payment, idempotency_key=f"void:{payment.pk}"
                 )
+            except ProviderUnreachable:
+                logger.warning("provider unreachable voiding payment %s", payment.pk)
+                continue
             except ProviderError:
                 logger.warning("provider could not void payment %s", payment.pk, exc_info=True)
-        _move_payment(payment, P.VOIDED)
+        if result is not None and result.status == "captured":
+            _record_settlement(payment=payment, result=result, now=now, actor=None)
+            continue
+        try:
+            _move_payment(payment, P.VOIDED)
+        except DomainError:
+            logger.info("payment %s moved while voiding", payment.pk)
+
+
+def send_refund(*, refund: Refund) -> ProviderResult | None:
+    """Ask the provider to give the refund's money back, with the refund's own key.
+
+    Outside any transaction. ``None``: the outcome is unknown (timeout), the refund stays
+    pending and ``reconcile_payments`` asks again with the same key.
+    """
+    payment = refund.payment
+    provider = get_provider(payment.provider)
+    try:
+        return provider.refund(
+            payment=payment, amount=refund.amount, idempotency_key=refund.idempotency_key
+        )
+    except ProviderUnreachable:
+        logger.warning("provider unreachable refunding %s", refund.pk, exc_info=True)
+        return None
+    except ProviderError as exc:
+        return ProviderResult("failed", code="provider_error", message=str(exc))
+
+
+def record_refund(*, refund: Refund, reference: str, message: str = "") -> None:
+    """The provider gave the money back: the refund and the payment say so (inside the
+    caller's transaction, which applies the rest of the refund)."""
+    Refund.objects.filter(pk=refund.pk).update(
+        status=Refund.Status.SUCCEEDED,
+        provider_reference=reference[:80],
+        failure_message=message,
+    )
+    refund.status = Refund.Status.SUCCEEDED
+    payment = Payment.objects.get(pk=refund.payment_id)
+    Payment.objects.filter(pk=payment.pk).update(
+        amount_refunded=F("amount_refunded") + refund.amount
+    )
+    payment.refresh_from_db(fields=["amount_refunded", "status"])
+    target = P.REFUNDED if payment.amount_refunded >= payment.amount else P.PARTIALLY_REFUNDED
+    if payment.status != target:
+        _move_payment(payment, target)
 
 
 def settle_pending_refunds(*, payment: Payment, now: datetime) -> int:
     """Refunds whose provider answer we never recorded: ask again (same key) and record."""
-    return 0
+    from marketplace.orders.services.refunds import apply_refund_outcome
+
+    settled = 0
+    for refund in Refund.objects.filter(payment=payment, status=Refund.Status.PENDING).order_by(
+        "pk"
+    ):
+        provider = get_provider(payment.provider)
+        result = None
+        finder = getattr(provider, "find_refund", None)
+        if finder is not None:
+            try:
+                result = finder(payment=payment, idempotency_key=refund.idempotency_key)
+            except (ProviderError, ProviderUnreachable):
+                continue
+        if result is None:
+            result = send_refund(refund=refund)
+        if result is None:
+            continue
+        apply_refund_outcome(refund=refund, result=result, actor=None, now=now)
+        settled += 1
+    return settled
 
 
 def settled_payment(*, order: Order) -> Payment | None:
@@ -487,30 +583,3 @@ def settled_payment(*, order: Order) -> Payment | None:
         .order_by("pk")
         .first()
     )
-
-
-def refund(*, payment: Payment, refund: Refund, now: datetime) -> None:
-    """Send a refund through the provider (inside the caller's transaction)."""
-    try:
-        result = get_provider(payment.provider).refund(
-            payment=payment, amount=refund.amount, idempotency_key=refund.idempotency_key
-        )
-    except ProviderError as exc:
-        raise DomainError(
-            _("The payment provider refused the refund: %(error)s") % {"error": exc}
-        ) from exc
-    if result.status != "succeeded":
-        raise DomainError(result.message or _("The refund did not go through."))
-    Refund.objects.filter(pk=refund.pk).update(
-        status=Refund.Status.SUCCEEDED,
-        provider_reference=result.reference[:80],
-        failure_message=result.message,
-    )
-    refund.status = Refund.Status.SUCCEEDED
-    Payment.objects.filter(pk=payment.pk).update(
-        amount_refunded=F("amount_refunded") + refund.amount
-    )
-    payment.refresh_from_db(fields=["amount_refunded", "status"])
-    target = P.REFUNDED if payment.amount_refunded >= payment.amount else P.PARTIALLY_REFUNDED
-    if payment.status != target:
-        _move_payment(payment, target)

@@ -129,7 +129,8 @@ def expire_order(*, order: Order, now: datetime) -> bool:
                 shop_order, SO.CANCELLED, now=now, cancelled_at=now, cancel_reason=reason
             )
         move_order(order, Order.Status.EXPIRED, now=now, kind=OrderEvent.Kind.EXPIRED)
-        payments.void_open_payments(order=order, now=now)
+    # After the commit, outside the locks: the provider releases the authorisation.
+    payments.void_open_payments(order=order, now=now)
     return True
 
 

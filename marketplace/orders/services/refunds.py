@@ -46,8 +46,12 @@ def cancel_shop_order(
         order = lock_order(shop_order.order)
         shop_order = lock_one(ShopOrder.objects.select_related("shop"), shop_order.pk)
         shop_order.order = order
-        _cancel_locked(order=order, shop_order=shop_order, actor=actor, reason=reason, now=now)
+        refund = _cancel_locked(
+            order=order, shop_order=shop_order, actor=actor, reason=reason, now=now
+        )
         sync_order_status(order, now=now, actor=actor)
+    # The money goes back outside the locks; the parcel closes when the provider confirms.
+    _raise_failures(settle_refunds([refund] if refund else [], actor=actor, now=now))
 
 
 def cancel_order(*, order: Order, actor: User | None, reason: str, now: datetime) -> None:
@@ -56,6 +60,7 @@ def cancel_order(*, order: Order, actor: User | None, reason: str, now: datetime
 
     if not reason.strip():
         raise DomainError(_("Reason: say why the order is cancelled."), code="reason")
+    pending: list[Refund] = []
     with transaction.atomic():
         order = lock_order(order)
         shop_orders = lock_shop_orders(order)
@@ -89,16 +94,27 @@ def cancel_order(*, order: Order, actor: User | None, reason: str, now: datetime
                 kind=OrderEvent.Kind.CANCELLED,
                 note=reason,
             )
-            payments.void_open_payments(order=order, now=now)
-            return
-        for shop_order in live:
-            _cancel_locked(order=order, shop_order=shop_order, actor=actor, reason=reason, now=now)
-        sync_order_status(order, now=now, actor=actor)
+            voids = True
+        else:
+            voids = False
+            for shop_order in live:
+                refund = _cancel_locked(
+                    order=order, shop_order=shop_order, actor=actor, reason=reason, now=now
+                )
+                if refund is not None:
+                    pending.append(refund)
+            sync_order_status(order, now=now, actor=actor)
+    # Provider calls after the closing transaction committed, never under its locks.
+    if voids:
+        payments.void_open_payments(order=order, now=now)
+    _raise_failures(settle_refunds(pending, actor=actor, now=now))
 
 
 def _cancel_locked(
     *, order: Order, shop_order: ShopOrder, actor: User | None, reason: str, now: datetime
-) -> None:
+) -> Refund | None:
+    """Cancel a paid parcel: with money to give back, a pending refund that closes the parcel
+    once the provider confirms it (``settle_refunds``); without, at once."""
     if not shop_order.before_shipment:
         raise DomainError(
             _("A parcel that is “%(status)s” cannot be cancelled; refund it instead.")
@@ -113,7 +129,7 @@ def _cancel_locked(
     }
     refundable = shop_order.total - shop_order.amount_refunded
     if refundable > 0:
-        _refund_locked(
+        return _create_refund_locked(
             order=order,
             shop_order=shop_order,
             lines=open_lines,
@@ -123,10 +139,15 @@ def _cancel_locked(
             actor=actor,
             now=now,
             final=True,
+            closes_as=Refund.CLOSES_CANCEL,
         )
-    else:
-        restock(open_quantities([shop_order]))
-        close_lines([shop_order])
+    restock(open_quantities([shop_order]))
+    close_lines([shop_order])
+    _close_cancelled(shop_order, actor=actor, reason=reason, now=now)
+    return None
+
+
+def _close_cancelled(shop_order: ShopOrder, *, actor: User | None, reason: str, now: datetime):
     move_shop_order(
         shop_order,
         SO.CANCELLED,
@@ -207,7 +228,12 @@ def refund_shop_order(
             amount = min(amount, shop_order.total - shop_order.amount_refunded)
         if amount <= 0:
             raise DomainError(_("Nothing is left to refund on this parcel."))
-        refund = _refund_locked(
+        closes_as = ""
+        if everything:
+            closes_as = (
+                Refund.CLOSES_CANCELLED if shop_order.before_shipment else Refund.CLOSES_REFUNDED
+            )
+        refund = _create_refund_locked(
             order=order,
             shop_order=shop_order,
             lines=lines,
@@ -217,20 +243,11 @@ def refund_shop_order(
             actor=actor,
             now=now,
             final=everything,
+            closes_as=closes_as,
         )
-        if everything:
-            target = SO.CANCELLED if shop_order.before_shipment else SO.REFUNDED
-            move_shop_order(
-                shop_order,
-                target,
-                now=now,
-                actor=actor,
-                note=reason,
-                **(
-                    {"cancelled_at": now, "cancel_reason": reason} if target == SO.CANCELLED else {}
-                ),
-            )
-        sync_order_status(order, now=now, actor=actor)
+    # The provider call happens here, after the refund row committed and the locks are gone.
+    _raise_failures(settle_refunds([refund], actor=actor, now=now))
+    refund.refresh_from_db()
     return refund
 
 
@@ -240,7 +257,7 @@ def _share(amount: Decimal, part: int, whole: int, currency: str) -> Decimal:
     return quantize(amount * part / whole, currency)
 
 
-def _refund_locked(
+def _create_refund_locked(
     *,
     order: Order,
     shop_order: ShopOrder,
@@ -251,17 +268,24 @@ def _refund_locked(
     actor: User | None,
     now: datetime,
     final: bool,
+    closes_as: str,
 ) -> Refund:
-    """Money back through the provider, stock back, ledger reversed; all in one transaction.
+    """The refund's intent row (``pending``), written under the parcel's locks.
 
-    The provider call carries a key derived from the parcel and the refund's sequence, so a
-    retry after a rollback gets the provider's first answer instead of a second refund.
+    Nothing else changes yet: stock, ledger and amounts move only when the provider says the
+    money went back (``apply_refund_outcome``). One pending refund per parcel at a time, so
+    two refunds never both count the same refundable money.
     """
     from marketplace.orders.payments import service as payments
 
     payment = payments.settled_payment(order=order)
     if payment is None:
         raise DomainError(_("There is no captured payment to refund."))
+    if Refund.objects.filter(shop_order=shop_order, status=Refund.Status.PENDING).exists():
+        raise DomainError(
+            _("A refund of this parcel is still being processed. Try again in a few minutes."),
+            code="refund_pending",
+        )
     own_lines = {line.pk: line for line in OrderLine.objects.filter(shop_order=shop_order)}
     amount_shop = sum(
         (
@@ -277,7 +301,7 @@ def _refund_locked(
             shop_order.goods_shop + shop_order.shipping_shop - (shop_order.amount_refunded_shop)
         )
     sequence = Refund.objects.filter(shop_order=shop_order).count() + 1
-    refund = Refund.objects.create(
+    return Refund.objects.create(
         shop_order=shop_order,
         payment=payment,
         amount=amount,
@@ -289,29 +313,96 @@ def _refund_locked(
         idempotency_key=f"refund:{shop_order.pk}:{sequence}",
         actor=actor,
         created_at=now,
+        final=final,
+        closes_as=closes_as,
     )
-    payments.refund(payment=payment, refund=refund, now=now)
-    quantities: dict[int, int] = defaultdict(int)
-    for pk, quantity in lines.items():
-        OrderLine.objects.filter(pk=pk).update(quantity_refunded=F("quantity_refunded") + quantity)
-        quantities[own_lines[pk].variant_id] += quantity
-    restock(dict(quantities))
-    ShopOrder.objects.filter(pk=shop_order.pk).update(
-        amount_refunded=F("amount_refunded") + amount,
-        amount_refunded_shop=F("amount_refunded_shop") + amount_shop,
-    )
-    Order.objects.filter(pk=order.pk).update(amount_refunded=F("amount_refunded") + amount)
-    shop_order.amount_refunded += amount
-    shop_order.amount_refunded_shop += amount_shop
-    order.amount_refunded += amount
-    ledger.book_refund(refund=refund, shop_order=shop_order, final=final, now=now)
-    events.record(
-        order=order,
-        shop_order=shop_order,
-        kind=OrderEvent.Kind.REFUNDED,
-        actor=actor,
-        note=reason,
-        data={"refund": refund.pk, "amount": str(amount), "currency": order.currency},
-        now=now,
-    )
-    return refund
+
+
+def settle_refunds(refunds: list[Refund], *, actor: User | None, now: datetime) -> list[str]:
+    """Send each pending refund to the provider (outside any transaction) and record the
+    answer. Returns the refusals' messages; an unknown outcome leaves the refund pending for
+    ``reconcile_payments``, which asks again with the same key."""
+    from marketplace.orders.payments import service as payments
+
+    failures = []
+    for refund in refunds:
+        result = payments.send_refund(refund=refund)
+        if result is None:
+            continue
+        failure = apply_refund_outcome(refund=refund, result=result, actor=actor, now=now)
+        if failure:
+            failures.append(failure)
+    return failures
+
+
+def _raise_failures(failures: list[str]) -> None:
+    if failures:
+        raise DomainError(
+            _("The payment provider refused the refund: %(error)s") % {"error": failures[0]}
+        )
+
+
+def apply_refund_outcome(*, refund: Refund, result, actor: User | None, now: datetime) -> str:
+    """Record the provider's answer to a refund, once. Returns the refusal message, or ""."""
+    from marketplace.orders.payments import service as payments
+
+    with transaction.atomic():
+        order = lock_order(refund.shop_order.order)
+        shop_order = lock_one(ShopOrder.objects.select_related("shop"), refund.shop_order_id)
+        shop_order.order = order
+        refund = lock_one(Refund.objects.all(), refund.pk)
+        if refund.status != Refund.Status.PENDING:
+            return ""
+        if result.status != "succeeded":
+            message = result.message or _("The refund did not go through.")
+            Refund.objects.filter(pk=refund.pk).update(
+                status=Refund.Status.FAILED, failure_message=message
+            )
+            return str(message)
+        payments.record_refund(refund=refund, reference=result.reference, message=result.message)
+        lines = {int(pk): q for pk, q in refund.lines.items()}
+        own_lines = {line.pk: line for line in OrderLine.objects.filter(shop_order=shop_order)}
+        quantities: dict[int, int] = defaultdict(int)
+        for pk, quantity in lines.items():
+            OrderLine.objects.filter(pk=pk).update(
+                quantity_refunded=F("quantity_refunded") + quantity
+            )
+            quantities[own_lines[pk].variant_id] += quantity
+        restock(dict(quantities))
+        ShopOrder.objects.filter(pk=shop_order.pk).update(
+            amount_refunded=F("amount_refunded") + refund.amount,
+            amount_refunded_shop=F("amount_refunded_shop") + refund.amount_shop,
+        )
+        Order.objects.filter(pk=order.pk).update(
+            amount_refunded=F("amount_refunded") + refund.amount
+        )
+        shop_order.amount_refunded += refund.amount
+        shop_order.amount_refunded_shop += refund.amount_shop
+        order.amount_refunded += refund.amount
+        ledger.book_refund(refund=refund, shop_order=shop_order, final=refund.final, now=now)
+        events.record(
+            order=order,
+            shop_order=shop_order,
+            kind=OrderEvent.Kind.REFUNDED,
+            actor=actor,
+            note=refund.reason,
+            data={"refund": refund.pk, "amount": str(refund.amount), "currency": order.currency},
+            now=now,
+        )
+        reason = refund.reason
+        if refund.closes_as == Refund.CLOSES_CANCEL:
+            _close_cancelled(shop_order, actor=actor, reason=reason, now=now)
+        elif refund.closes_as == Refund.CLOSES_CANCELLED:
+            move_shop_order(
+                shop_order,
+                SO.CANCELLED,
+                now=now,
+                actor=actor,
+                note=reason,
+                cancelled_at=now,
+                cancel_reason=reason,
+            )
+        elif refund.closes_as == Refund.CLOSES_REFUNDED:
+            move_shop_order(shop_order, SO.REFUNDED, now=now, actor=actor, note=reason)
+        sync_order_status(order, now=now, actor=actor)
+    return ""
