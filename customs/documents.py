@@ -49,6 +49,11 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{quantize(amount, currency):,.{minor_units(currency)}f} {currency}"
 
 
+def _amount(amount: Decimal, currency: str) -> str:
+    """A machine-readable amount with the currency's own decimals ("14997" JPY, "48.375" KWD)."""
+    return f"{quantize(amount, currency):f}"
+
+
 def _kg(weight: Decimal) -> str:
     return f"{weight:.3f} kg"
 
@@ -241,7 +246,7 @@ def _render_cn23(d: CustomsDeclaration) -> bytes:
     for value, label in CATEGORIES:
         x = p.tick(x, y, label, d.category == value)
     y += 5
-    p.text(12, y, "Explanation: commercial item sold through an online marketplace", 7)
+    p.text(12, y, f"Explanation: {_explanation(d)}", 7)
     y += 5
     p.text(12, y, "(11) Comments:", 7, bold=True)
     y = p.wrap(35, y, d.comments or "none", 160)
@@ -361,6 +366,62 @@ def _render_cn22(d: CustomsDeclaration) -> bytes:
     return p.finish()
 
 
+LABEL_SIZE = (100 * mm, 150 * mm)
+
+
+def render_cn22_label(d: CustomsDeclaration) -> bytes:
+    """The CN22 at label size (100 x 150 mm, thermal label printers), same fields as on A4.
+
+    The description box is short here: each line keeps at most two printed lines and ends in
+    "..." when cut; the whole text is on the invoice and in the advance data."""
+    p = _Page(f"CN 22 {d.reference}", pagesize=LABEL_SIZE)
+    x0, w = 4, 92
+    p.text(x0, 6, f"Designated operator: {d.sender.get('operator') or 'see carrier label'}", 5)
+    p.text(x0, 11, "CUSTOMS DECLARATION CN 22", 10, bold=True)
+    p.text(x0, 14.5, "May be opened officially", 6)
+    p.text(60, 14.5, "See instructions on the back", 5)
+    y = 19
+    if d.item_id:
+        p.barcode(x0 + 10, y, d.item_id, height=8)
+        y += 15
+    p.text(x0, y, "Category of item", 6, bold=True)
+    y += 3.5
+    x = x0
+    for value, label in CATEGORIES:
+        if x > 70:
+            x, y = x0, y + 4
+        x = p.tick(x, y + 2.6, label, d.category == value)
+    y += 7
+    if d.category_explanation:
+        y = p.wrap(x0, y, f"Explanation: {d.category_explanation}", w, 5.5) + 1
+    p.text(x0, y, "(1) Quantity and detailed description", 5, bold=True)
+    p.text(58, y, "(2) kg", 5, bold=True)
+    p.text(68, y, "(3) Value", 5, bold=True)
+    y += 3
+    p.text(x0, y, "(4) HS tariff No.  (5) Country of origin", 5, bold=True)
+    y += 3.5
+    for line in _lines(d):
+        text = p.lines(f"{line.quantity} x {line.description}", 52, 6)
+        if len(text) > 2:
+            text = [text[0], text[1].rstrip()[:-3] + "..."]
+        p.right(65, y, f"{line.net_weight_kg:.3f}", 6)
+        p.right(96, y, _money(line.value, d.currency), 6)
+        for piece in text:
+            p.text(x0, y, piece, 6)
+            y += 2.8
+        p.text(x0 + 2, y, f"HS {line.hs_code}   origin {line.origin}", 5.5)
+        y += 3.5
+    p.text(x0, y, f"(6) Total weight: {_kg(d.total_gross_weight_kg)}", 6, bold=True)
+    p.text(52, y, f"(7) Total: {_money(d.total_value, d.currency)}", 6, bold=True)
+    y += 4
+    y = p.wrap(x0, y, f"Sender's customs reference: {_sender_reference(d)}", w, 5.5)
+    y = p.wrap(x0, y, f"Importer's reference (if any): {_importer_reference(d)}", w, 5.5)
+    y = p.wrap(x0, y, f"Invoice: {d.invoice_number}", w, 5.5) + 1
+    y = p.wrap(x0, y, CERTIFICATION, w, 4.5) + 1
+    p.text(x0, y, f"(8) {d.invoice_date.isoformat()}  {d.signatory}", 6.5, bold=True)
+    return p.finish()
+
+
 def _sender_reference(d: CustomsDeclaration) -> str:
     """The seller's own references (EORI, exporter reference); never the marketplace's."""
     parts = []
@@ -440,7 +501,7 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
     p.text(150, y, f"Tracking / S10: {d.item_id or 'to follow'}", 7)
     y += 4
     p.text(12, y, f"Incoterms(R) 2020: {d.incoterm} {d.incoterm_place}", 7, bold=True)
-    p.text(110, y, "Reason for export: sale of goods", 7)
+    p.text(110, y, f"Reason for export: {_explanation(d)}", 7)
     y += 7
     cols = [
         (12, "Description"), (92, "HS code"), (112, "Origin"), (126, "Qty"),
@@ -459,21 +520,29 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
         p.right(197, y, f"{line.net_weight_kg:.3f}", 7)
         y = p.wrap(12, y, line.description, 78) + 4 - 7 * 0.45
     y += 3
-    shipping = d.postal_charges - d.insured_value
-    total = d.total_value + d.postal_charges
-    for label, amount in (
+    rows = [
         ("Subtotal (goods)", d.total_value),
-        ("Freight", shipping),
-        ("Insurance", d.insured_value),
+        ("Freight", d.postal_charges - d.insurance_premium),
+        ("Insurance", d.insurance_premium),
         ("Packing and other charges", Decimal(0)),
-        (f"Total ({d.currency})", total),
-    ):
-        p.text(130, y, label, 7, bold=label.startswith("Total"))
-        p.right(197, y, _money(amount, d.currency), 7, bold=label.startswith("Total"))
-        y += 4
-    if d.tax_collected and (d.duty or d.tax):
-        p.text(130, y, "Duty and tax collected at checkout", 7)
-        p.right(197, y, _money(d.duty + d.tax, d.currency), 7)
+    ]
+    if d.tax_collected:
+        # What the buyer paid at checkout, inside the total, with the scheme it was paid under.
+        scheme = (
+            f" ({_scheme_code(d.deemed_supplier)} {d.deemed_supplier['number']})"
+            if (d.deemed_supplier)
+            else ""
+        )
+        rows += [
+            ("Duty collected at checkout", d.duty),
+            (f"Import tax collected at checkout{scheme}", d.tax),
+        ]
+    total = sum((amount for _label, amount in rows), Decimal(0))
+    rows.append((f"Total ({d.currency})", total))
+    for label, amount in rows:
+        bold = label.startswith("Total")
+        p.text(104, y, label, 7, bold=bold)
+        p.right(197, y, _money(amount, d.currency), 7, bold=bold)
         y += 4
     y += 2
     p.text(12, y, f"Currency of all amounts: {d.currency}", 7)
@@ -489,6 +558,14 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
     p.text(12, y, f"Name and signature: {d.signatory or sender.get('name', '')}", 8, bold=True)
     p.text(120, y, f"Date: {d.invoice_date.isoformat()}", 8)
     return p.finish()
+
+
+def _explanation(d: CustomsDeclaration) -> str:
+    if d.category_explanation:
+        return d.category_explanation
+    if d.category == CustomsDeclaration.Category.SALE_OF_GOODS:
+        return "sale of goods through an online marketplace"
+    return dict(CATEGORIES).get(d.category, d.category).lower()
 
 
 def _vat_statement(d: CustomsDeclaration) -> str:
@@ -545,7 +622,7 @@ def advance_data(d: CustomsDeclaration) -> dict:
                 "description": line.description,
                 "quantity": line.quantity,
                 "net_weight_kg": f"{line.net_weight_kg:.3f}",
-                "value": f"{line.value:.2f}",
+                "value": _amount(line.value, d.currency),
                 "currency": d.currency,
                 "hs_code": line.hs_code[:6],
                 "national_tariff_code": line.hs_code if len(line.hs_code) > 6 else None,
@@ -553,10 +630,10 @@ def advance_data(d: CustomsDeclaration) -> dict:
             }
             for line in _lines(d)
         ],
-        "total_value": {"amount": f"{d.total_value:.2f}", "currency": d.currency},
+        "total_value": {"amount": _amount(d.total_value, d.currency), "currency": d.currency},
         "total_gross_weight_kg": f"{d.total_gross_weight_kg:.3f}",
-        "postal_charges": {"amount": f"{d.postal_charges:.2f}", "currency": d.currency},
-        "insured_value": {"amount": f"{d.insured_value:.2f}", "currency": d.currency},
+        "postal_charges": {"amount": _amount(d.postal_charges, d.currency), "currency": d.currency},
+        "insured_value": {"amount": _amount(d.insured_value, d.currency), "currency": d.currency},
         "invoice_number": d.invoice_number,
         "licence_numbers": [n for n in d.licence_numbers.split(",") if n.strip()],
         "certificate_numbers": [n for n in d.certificate_numbers.split(",") if n.strip()],
@@ -572,8 +649,8 @@ def advance_data(d: CustomsDeclaration) -> dict:
         ),
         "duty_tax_collected": {
             "collected": d.tax_collected,
-            "duty": f"{d.duty:.2f}",
-            "tax": f"{d.tax:.2f}",
+            "duty": _amount(d.duty, d.currency),
+            "tax": _amount(d.tax, d.currency),
             "currency": d.currency,
         },
         "non_delivery": {
@@ -590,6 +667,7 @@ def render_advance_data(d: CustomsDeclaration) -> bytes:
 
 RENDERERS = {
     CustomsDocument.Kind.CN22: (render_cn, "application/pdf"),
+    CustomsDocument.Kind.CN22_LABEL: (render_cn22_label, "application/pdf"),
     CustomsDocument.Kind.CN23: (render_cn, "application/pdf"),
     CustomsDocument.Kind.INVOICE: (render_invoice, "application/pdf"),
     CustomsDocument.Kind.ADVANCE_DATA: (render_advance_data, "application/json"),
@@ -597,6 +675,8 @@ RENDERERS = {
 
 
 def kinds_for(d: CustomsDeclaration) -> list[str]:
-    """The documents a declaration gets: its CN form, the invoice and the advance data."""
-    cn = CustomsDocument.Kind.CN22 if d.form == "CN22" else CustomsDocument.Kind.CN23
-    return [cn, CustomsDocument.Kind.INVOICE, CustomsDocument.Kind.ADVANCE_DATA]
+    """The documents a declaration gets: its CN form (a CN22 on A4 and at label size), the
+    invoice and the advance data."""
+    K = CustomsDocument.Kind
+    cn = [K.CN22, K.CN22_LABEL] if d.form == "CN22" else [K.CN23]
+    return [*cn, K.INVOICE, K.ADVANCE_DATA]

@@ -591,19 +591,26 @@ class CustomsDeclaration(models.Model):
     category = models.CharField(
         _("category"), max_length=20, choices=Category.choices, default=Category.SALE_OF_GOODS
     )
+    category_explanation = models.CharField(
+        _("explanation"), max_length=200, blank=True, help_text=_("Required for “Other”.")
+    )
     sender = models.JSONField(_("sender"))
     addressee = models.JSONField(_("addressee"))
     ship_from = models.CharField(_("country of export"), max_length=2)
     destination = models.CharField(_("country of destination"), max_length=2)
     transport = models.CharField(_("transport"), max_length=8)
     currency = models.CharField(_("currency"), max_length=3)
-    total_value = models.DecimalField(_("total value"), max_digits=14, decimal_places=2)
+    # Amounts keep up to 3 decimals (KWD, BHD); each is rounded to its currency's own minor
+    # unit by marketplace.core.money, never by the column.
+    total_value = models.DecimalField(_("total value"), max_digits=14, decimal_places=3)
     total_net_weight_kg = models.DecimalField(max_digits=10, decimal_places=3)
     total_gross_weight_kg = models.DecimalField(max_digits=10, decimal_places=3)
-    postal_charges = models.DecimalField(_("postal charges/fees"), max_digits=12, decimal_places=2)
-    insured_value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    duty = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    postal_charges = models.DecimalField(_("postal charges/fees"), max_digits=12, decimal_places=3)
+    # The value the parcel is insured for (CN23 "insured value"), not what the insurance cost.
+    insured_value = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    insurance_premium = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    duty = models.DecimalField(max_digits=12, decimal_places=3, default=0)
+    tax = models.DecimalField(max_digits=12, decimal_places=3, default=0)
     incoterm = models.CharField(_("incoterm"), max_length=3)
     incoterm_place = models.CharField(_("named place"), max_length=100, blank=True)
     tax_collected = models.BooleanField(_("tax collected at checkout"), default=False)
@@ -646,8 +653,8 @@ class DeclarationLine(models.Model):
     net_weight_kg = models.DecimalField(
         _("net weight per line (kg)"), max_digits=10, decimal_places=3
     )
-    unit_value = models.DecimalField(max_digits=12, decimal_places=2)
-    value = models.DecimalField(max_digits=14, decimal_places=2)
+    unit_value = models.DecimalField(max_digits=12, decimal_places=3)
+    value = models.DecimalField(max_digits=14, decimal_places=3)
     hs_code = models.CharField(max_length=10)
     origin = models.CharField(max_length=2)
     sku = models.CharField(max_length=64, blank=True)
@@ -703,6 +710,7 @@ class PaperworkJob(models.Model):
 class CustomsDocument(models.Model):
     class Kind(models.TextChoices):
         CN22 = "cn22", _("CN22 customs declaration")
+        CN22_LABEL = "cn22_label", _("CN22 as a 100 x 150 mm label")
         CN23 = "cn23", _("CN23 customs declaration")
         INVOICE = "invoice", _("Commercial invoice")
         ADVANCE_DATA = "advance_data", _("Advance data (ITMATT JSON)")

@@ -22,8 +22,9 @@ def is_valid_s10(item_id: str) -> bool:
     return bool(match) and check_digit(match.group(2)) == int(match.group(3))
 
 
-def validate_s10(item_id: str) -> str:
-    """The normalised id, or a ValidationError saying what is wrong with it."""
+def validate_s10(item_id: str, *, origin: str = "") -> str:
+    """The normalised id, or a ValidationError saying what is wrong with it. With ``origin``
+    the last two letters must name that country: the id is issued by the origin's post."""
     normalized = (item_id or "").strip().upper().replace(" ", "")
     match = S10_RE.match(normalized)
     if not match:
@@ -35,5 +36,14 @@ def validate_s10(item_id: str) -> str:
         raise ValidationError(
             _("%(id)s has a wrong check digit: check for a typing mistake.") % {"id": normalized},
             code="s10_check_digit",
+        )
+    if origin and match.group(4) != origin.upper():
+        raise ValidationError(
+            _(
+                "%(id)s was issued by the post of %(issuer)s, but the parcel leaves from "
+                "%(origin)s: use the number of the post you hand it to."
+            )
+            % {"id": normalized, "issuer": match.group(4), "origin": origin.upper()},
+            code="s10_country",
         )
     return normalized

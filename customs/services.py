@@ -177,6 +177,8 @@ def create_declaration(
     gross_weight_kg: Decimal | None = None,
     comments: str = "",
     paid_tax_scheme: str = "",
+    category: str = CustomsDeclaration.Category.SALE_OF_GOODS,
+    category_explanation: str = "",
 ) -> CustomsDeclaration:
     """Freeze the declaration of one consignment and enqueue its documents after commit.
 
@@ -199,8 +201,9 @@ def create_declaration(
             _("This consignment cannot be shipped: %(r)s") % {"r": " ".join(result.reasons)},
             code="blocked",
         )
+    category, category_explanation = _checked_category(category, category_explanation)
     if item_id:
-        item_id = _checked_item_id(item_id, consignment.transport)
+        item_id = _checked_item_id(item_id, consignment.transport, consignment.ship_from)
     scheme = result.tax_scheme if result.collected_at_checkout else ""
     if paid_tax_scheme and scheme != paid_tax_scheme:
         raise DomainError(
@@ -230,18 +233,27 @@ def create_declaration(
                 reference=reference,
                 quote_id=quote_id or result.quote_id,
                 form=result.form,
-                category=CustomsDeclaration.Category.SALE_OF_GOODS,
+                category=category,
+                category_explanation=category_explanation,
                 sender=sender_snapshot(shop),
                 addressee=addressee.snapshot(),
                 ship_from=consignment.ship_from,
                 destination=consignment.destination,
                 transport=consignment.transport,
                 currency=cur,
-                total_value=quantize(consignment.goods, cur),
+                # The sum of the rounded lines: the form's lines always add up to its total.
+                total_value=sum((quantize(ln.value, cur) for ln in consignment.lines), ZERO),
                 total_net_weight_kg=net.quantize(Decimal("0.001")),
                 total_gross_weight_kg=Decimal(gross).quantize(Decimal("0.001")),
                 postal_charges=quantize(consignment.shipping + consignment.insurance, cur),
-                insured_value=quantize(consignment.insurance, cur),
+                # Insured for the goods' value when insurance was bought; the premium is a
+                # postal charge (box 9), never the insured value.
+                insured_value=(
+                    sum((quantize(ln.value, cur) for ln in consignment.lines), ZERO)
+                    if consignment.insurance > 0
+                    else ZERO
+                ),
+                insurance_premium=quantize(consignment.insurance, cur),
                 duty=result.duty,
                 tax=result.tax,
                 incoterm=result.incoterm,
@@ -283,6 +295,40 @@ def create_declaration(
 
 
 PACKAGING_KG = Decimal("0.100")
+ZERO = Decimal(0)
+
+
+def _checked_category(category: str, explanation: str) -> tuple[str, str]:
+    """CN22/CN23 box 10: one of the UPU categories; "other" needs its explanation."""
+    if category not in CustomsDeclaration.Category.values:
+        raise DomainError(_("Category of item: choose one from the list."), code="category")
+    explanation = " ".join((explanation or "").split())[:200]
+    if category == CustomsDeclaration.Category.OTHER and not explanation:
+        raise DomainError(
+            _("Category “Other”: explain what is sent (e.g. “repair, no change of owner”)."),
+            code="category",
+        )
+    return category, explanation
+
+
+def set_category(
+    *, declaration: CustomsDeclaration, category: str, explanation: str = ""
+) -> PaperworkJob | None:
+    """The seller's category of item (box 10); the documents get a new version with it."""
+    category, explanation = _checked_category(category, explanation)
+    with transaction.atomic():
+        locked = CustomsDeclaration.objects.select_for_update().get(pk=declaration.pk)
+        if (locked.category, locked.category_explanation) == (category, explanation):
+            return None
+        locked.category, locked.category_explanation = category, explanation
+        locked.documents_version += 1
+        locked.save(
+            update_fields=["category", "category_explanation", "documents_version", "updated_at"]
+        )
+        job = _enqueue_job(locked, version=locked.documents_version)
+    declaration.category, declaration.category_explanation = category, explanation
+    declaration.documents_version = locked.documents_version
+    return job
 
 
 def _non_delivery(shop) -> str:
@@ -290,10 +336,10 @@ def _non_delivery(shop) -> str:
     return value if value in CustomsDeclaration.NonDelivery.values else "return_priority"
 
 
-def _checked_item_id(item_id: str, transport: str) -> str:
+def _checked_item_id(item_id: str, transport: str, origin: str) -> str:
     if transport == "post":
         try:
-            return validate_s10(item_id)
+            return validate_s10(item_id, origin=origin)
         except ValidationError as exc:
             raise DomainError(exc.messages[0], code="item_id") from exc
     return item_id.strip()[:40]
@@ -320,7 +366,7 @@ def request_documents(*, declaration: CustomsDeclaration) -> PaperworkJob:
 
 def set_item_id(*, declaration: CustomsDeclaration, item_id: str) -> PaperworkJob | None:
     """Record the tracking (S10) id; the documents get a new version with its barcode."""
-    item_id = _checked_item_id(item_id, declaration.transport)
+    item_id = _checked_item_id(item_id, declaration.transport, declaration.ship_from)
     with transaction.atomic():
         locked = CustomsDeclaration.objects.select_for_update().get(pk=declaration.pk)
         if locked.item_id == item_id:

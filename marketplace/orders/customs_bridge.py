@@ -465,12 +465,12 @@ def set_tracking_number(*, declaration_id: int, tracking_number: str) -> None:
     )
 
 
-def s10_problem(number: str) -> str:
-    """What is wrong with a UPU S10 item id, or "" when it is valid."""
+def s10_problem(number: str, origin: str = "") -> str:
+    """What is wrong with a UPU S10 item id (issued by the ``origin`` country's post), or ""."""
     from customs.s10 import validate_s10
 
     try:
-        validate_s10(number)
+        validate_s10(number, origin=origin)
     except ValidationError as exc:
         return " ".join(exc.messages)
     return ""

@@ -130,7 +130,7 @@ def seed(*, now: datetime) -> list[tuple[str, str, str]]:
         fulfilment.ship_shop_order(
             shop_order=us,
             carrier=ShopOrder.Carrier.POST,
-            tracking_number="RR123456785GB",
+            tracking_number="RR123456785US",
             actor=owner,
             now=now,
         )

@@ -62,7 +62,7 @@ def test_regenerate_action_makes_version_two(declared, staff, client_for, run_on
             {"action": "regenerate_documents", "_selected_action": [declared.pk]},
         )
     assert response.status_code == 302
-    assert CustomsDocument.objects.filter(declaration=declared, version=2).count() == 3
+    assert CustomsDocument.objects.filter(declaration=declared, version=2).count() == 4
 
 
 def test_retry_action_requeues_a_failed_job(declared, staff, client_for, run_on_commit):
@@ -76,7 +76,7 @@ def test_retry_action_requeues_a_failed_job(declared, staff, client_for, run_on_
         )
     job.refresh_from_db()
     assert job.status == "done" and job.last_error == ""
-    assert declared.documents.count() == 3
+    assert declared.documents.count() == 4
 
 
 def test_editing_a_regime_in_admin_keeps_history_and_applies_at_once(rules, staff, client_for):

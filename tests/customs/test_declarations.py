@@ -71,6 +71,9 @@ def test_s10_check_digit_matches_the_upu_test_vector():
         validate_s10("RR123456784GB")
     with pytest.raises(ValidationError, match="2 letters, 9 digits"):
         validate_s10("1Z999AA10123456784")
+    assert validate_s10("RR123456785GB", origin="GB") == "RR123456785GB"
+    with pytest.raises(ValidationError, match="issued by the post of GB, but the parcel leaves"):
+        validate_s10("RR123456785GB", origin="US")
 
 
 # --- the snapshot -----------------------------------------------------------------------------
@@ -125,7 +128,10 @@ def test_blocked_consignments_get_no_declaration(rules, export_shop):
 
 def test_bad_item_id_is_refused_for_postal_consignments(rules, export_shop):
     with pytest.raises(DomainError, match="check digit"):
-        make_declaration(export_shop, item_id="RR123456784GB")
+        make_declaration(export_shop, item_id="RR123456784US")
+    with pytest.raises(DomainError, match="leaves from US") as exc:
+        make_declaration(export_shop, item_id="RR123456785GB")  # a Royal Mail number
+    assert exc.value.code == "item_id"
     with pytest.raises(DomainError, match="invoice number"):
         make_declaration(export_shop, invoice_number=" ")
     with pytest.raises(DomainError, match="full name"):
@@ -140,7 +146,7 @@ def test_cn22_pdf_carries_every_field(rules, export_shop, run_on_commit):
     with run_on_commit():
         d = make_declaration(export_shop)
     docs = documents(d)
-    assert set(docs) == {"cn22", "invoice", "advance_data"}
+    assert set(docs) == {"cn22", "cn22_label", "invoice", "advance_data"}
     text = pdf_text(docs["cn22"])
     for expected in (
         "CUSTOMS DECLARATION CN 22",
@@ -165,7 +171,7 @@ def test_cn23_pdf_carries_every_field_and_the_barcode_id(rules, export_shop, run
         d = make_declaration(
             export_shop,
             lines=five_lines(),
-            item_id="RR123456785GB",
+            item_id="RR123456785US",
         )
         d.form = "CN23"  # parcels always use CN23: check the CN23 renderer on the same data
         d.save(update_fields=["form"])
@@ -175,7 +181,7 @@ def test_cn23_pdf_carries_every_field_and_the_barcode_id(rules, export_shop, run
     for expected in (
         "CUSTOMS DECLARATION CN 23",
         "No. of item (barcode, if any)",
-        "RR123456785GB",
+        "RR123456785US",
         "From",
         "Name: Maple & Thread LLC",
         "Address: 812 SW Washington St",
@@ -239,8 +245,10 @@ def test_commercial_invoice_pdf_carries_every_field(rules, export_shop, run_on_c
         "145.00 EUR",
         "Freight",
         "Insurance",
-        "Total (EUR)",
-        "154.00 EUR",
+        "Duty collected at checkout 15.00 EUR",
+        f"Import tax collected at checkout (IOSS IM2760000001) {d.tax:.2f} EUR",
+        # goods 145.00 + freight 9.00 + duty 15.00 + the VAT collected
+        f"Total (EUR) {D('169.00') + d.tax:.2f} EUR",
         "Total net weight: 1.660 kg",
         "charged at the point of sale by Tradepost as deemed supplier (IOSS number IM2760000001)",
         "I declare that the information above is true and correct.",
@@ -251,12 +259,12 @@ def test_commercial_invoice_pdf_carries_every_field(rules, export_shop, run_on_c
 
 def test_advance_data_json_validates_against_the_schema(rules, export_shop, run_on_commit):
     with run_on_commit():
-        d = make_declaration(export_shop, item_id="RR123456785GB")
+        d = make_declaration(export_shop, item_id="RR123456785US")
     doc = documents(d)["advance_data"]
     with doc.file.open("rb") as fh:
         data = json.loads(fh.read())
     jsonschema.validate(data, SCHEMA)
-    assert data["item_id"] == "RR123456785GB"
+    assert data["item_id"] == "RR123456785US"
     assert data["tax_scheme"] == {
         "type": "IOSS",
         "id": "IM2760000001",
@@ -305,7 +313,7 @@ def test_every_task_run_twice_changes_nothing(rules, export_shop, run_on_commit)
     assert tasks.sweep_paperwork_jobs.delay().get() == 0
     assert tasks.sweep_paperwork_jobs.delay().get() == 0
     assert sorted(d.documents.values_list("kind", "version", "sha256")) == before
-    assert d.documents.count() == 3
+    assert d.documents.count() == 4
     job.refresh_from_db()
     assert (job.status, job.attempts) == ("done", 1)
 
@@ -324,7 +332,12 @@ def test_a_redelivered_job_with_some_documents_adds_only_the_missing(rules, expo
     later = timezone.now() + timedelta(seconds=services._lease().total_seconds() + 1)
     assert services.process_paperwork_job(job_id=job.pk) == "busy"  # lease still live
     assert services.process_paperwork_job(job_id=job.pk, now=later) == "done"
-    assert sorted(d.documents.values_list("kind", flat=True)) == ["advance_data", "cn22", "invoice"]
+    assert sorted(d.documents.values_list("kind", flat=True)) == [
+        "advance_data",
+        "cn22",
+        "cn22_label",
+        "invoice",
+    ]
 
 
 def test_regenerating_makes_a_new_version(rules, export_shop, run_on_commit):
@@ -334,7 +347,7 @@ def test_regenerating_makes_a_new_version(rules, export_shop, run_on_commit):
         services.request_documents(declaration=d)
     assert sorted(d.documents.values_list("kind", "version")) == [
         ("advance_data", 1), ("advance_data", 2), ("cn22", 1), ("cn22", 2),
-        ("invoice", 1), ("invoice", 2),
+        ("cn22_label", 1), ("cn22_label", 2), ("invoice", 1), ("invoice", 2),
     ]  # fmt: skip
 
 
@@ -343,13 +356,13 @@ def test_setting_the_item_id_renders_a_version_with_the_barcode(rules, export_sh
         d = make_declaration(export_shop)
     with run_on_commit():
         with pytest.raises(DomainError, match="check digit"):
-            services.set_item_id(declaration=d, item_id="RR123456784GB")
-        job = services.set_item_id(declaration=d, item_id="RR123456785GB")
-        assert services.set_item_id(declaration=d, item_id="RR123456785GB") is None
+            services.set_item_id(declaration=d, item_id="RR123456784US")
+        job = services.set_item_id(declaration=d, item_id="RR123456785US")
+        assert services.set_item_id(declaration=d, item_id="RR123456785US") is None
     assert job.version == 2
     v1, v2 = documents(d, 1)["cn22"], documents(d, 2)["cn22"]
-    assert "RR123456785GB" not in pdf_text(v1)
-    assert "RR123456785GB" in pdf_text(v2)
+    assert "RR123456785US" not in pdf_text(v1)
+    assert "RR123456785US" in pdf_text(v2)
 
 
 def test_transient_errors_retry_then_fail_visibly(rules, export_shop, seller, run_on_commit):
@@ -371,7 +384,7 @@ def test_transient_errors_retry_then_fail_visibly(rules, export_shop, seller, ru
     with run_on_commit():
         assert services.retry_job(job=job)
     job.refresh_from_db()
-    assert job.status == "done" and d.documents.count() == 3
+    assert job.status == "done" and d.documents.count() == 4
     assert not services.retry_job(job=job)
 
 
@@ -390,7 +403,7 @@ def test_broker_down_when_the_job_is_created_then_the_sweeper_produces_it(
     assert job.status == "pending" and not d.documents.exists()
     assert tasks.sweep_paperwork_jobs.delay().get() == 1
     job.refresh_from_db()
-    assert job.status == "done" and d.documents.count() == 3
+    assert job.status == "done" and d.documents.count() == 4
 
 
 # --- download ---------------------------------------------------------------------------------
@@ -425,7 +438,7 @@ def test_members_download_their_shops_documents(
 def test_a_job_superseded_before_it_ran_renders_nothing(rules, export_shop, run_on_commit):
     d = make_declaration(export_shop)  # job v1 not published yet (no commit)
     with run_on_commit():
-        services.set_item_id(declaration=d, item_id="RR123456785GB")
+        services.set_item_id(declaration=d, item_id="RR123456785US")
     first = d.jobs.get(version=1)
     assert services.process_paperwork_job(job_id=first.pk) == "superseded"
     first.refresh_from_db()

@@ -23,7 +23,7 @@ from tests.orders import factories as f
 
 pytestmark = pytest.mark.django_db
 
-VALID_S10 = "RR123456785GB"
+VALID_S10 = "RR123456785US"
 
 
 def pdf_text(response) -> str:
@@ -60,6 +60,7 @@ def test_each_paid_international_parcel_gets_its_declaration_and_documents(
         assert sorted(declaration.documents.values_list("kind", flat=True)) == [
             "advance_data",
             "cn22",
+            "cn22_label",
             "invoice",
         ]
     assert paid_order.status == Order.Status.PAPERWORK_READY
@@ -76,7 +77,7 @@ def test_the_seller_downloads_the_cn22_and_sees_the_paperwork_timeline(
     assert 'data-paperwork="ready"' in html
     assert "Paperwork queued" in html and "Paperwork ready" in html
     documents = {d.kind: d for d in page.context["documents"]}
-    assert set(documents) == {"cn22", "invoice", "advance_data"}
+    assert set(documents) == {"cn22", "cn22_label", "invoice", "advance_data"}
     response = client.get(
         reverse(
             "orders:seller-document", args=[us_shop.slug, paid_order.number, documents["cn22"].pk]
@@ -128,21 +129,28 @@ def test_shipping_with_a_bad_postal_id_is_refused_and_a_good_one_updates_the_dec
 ):
     client = client_for(seller)
     url = reverse("orders:seller-order-ship", args=[us_shop.slug, paid_order.number])
-    response = client.post(url, {"carrier": "post", "tracking_number": "RR123456784GB"})
+    response = client.post(url, {"carrier": "post", "tracking_number": "RR123456784US"})
     assert response.status_code == 200
     assert "wrong check digit" in response.context["ship_form"].errors["tracking_number"][0]
     so = parcel(paid_order, us_shop)
     assert so.status == ShopOrder.Status.PAPERWORK_READY
+    # A valid id from another country's post (Royal Mail's GB) cannot leave the US.
+    response = client.post(
+        url, {"carrier": "post", "tracking_number": "RR123456785GB"}, follow=True
+    )
+    assert "issued by the post of GB, but the parcel leaves from US" in response.content.decode()
+    so.refresh_from_db()
+    assert so.status == ShopOrder.Status.PAPERWORK_READY and not so.tracking_number
 
     with run_on_commit():
-        response = client.post(url, {"carrier": "post", "tracking_number": "rr 123456785 gb"})
+        response = client.post(url, {"carrier": "post", "tracking_number": "rr 123456785 us"})
     assert response.status_code == 302
     so.refresh_from_db()
     assert (so.status, so.carrier, so.tracking_number) == ("shipped", "post", VALID_S10)
     declaration = CustomsDeclaration.objects.get(pk=so.declaration_id)
     assert declaration.item_id == VALID_S10
     # The documents were rendered again with the barcode: version 2, one of each kind.
-    assert declaration.documents.filter(version=2).count() == 3
+    assert declaration.documents.filter(version=2).count() == 4
     assert PaperworkJob.objects.get(declaration=declaration, version=2).status == "done"
     shipped = [m for m in mail.outbox if "is on its way" in m.subject]
     assert len(shipped) == 1 and VALID_S10 in shipped[0].body
@@ -168,7 +176,7 @@ def test_the_buyer_sees_both_tracking_numbers_and_the_order_is_shipped(
     html = client_for(buyer).get(paid_order.get_absolute_url()).content.decode()
     assert html.count("data-tracking") == 2
     assert VALID_S10 in html and "1Z999AA10123456784" in html
-    assert "https://parcelsapp.com/en/tracking/RR123456785GB" in html
+    assert "https://parcelsapp.com/en/tracking/RR123456785US" in html
 
 
 def test_shipping_waits_for_the_paperwork(buyer, tshirt, us_shop, seller):

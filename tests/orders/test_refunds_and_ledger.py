@@ -109,7 +109,7 @@ def test_partial_then_full_refund_after_shipment(paid_order, us_shop, seller, cl
     fulfilment.ship_shop_order(
         shop_order=so,
         carrier="post",
-        tracking_number="RR123456785GB",
+        tracking_number="RR123456785US",
         actor=seller,
         now=timezone.now(),
     )
@@ -220,7 +220,7 @@ def test_the_buyer_cannot_cancel_once_a_parcel_shipped(paid_order, buyer, us_sho
     fulfilment.ship_shop_order(
         shop_order=parcel(paid_order, us_shop),
         carrier="post",
-        tracking_number="RR123456785GB",
+        tracking_number="RR123456785US",
         actor=seller,
         now=timezone.now(),
     )
@@ -284,7 +284,7 @@ def test_an_admin_records_a_payout(paid_order, us_shop, seller, staff, client_fo
     fulfilment.ship_shop_order(
         shop_order=so,
         carrier="post",
-        tracking_number="RR123456785GB",
+        tracking_number="RR123456785US",
         actor=seller,
         now=timezone.now(),
     )

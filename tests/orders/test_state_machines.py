@@ -91,7 +91,7 @@ def test_each_transition_writes_one_event_with_actor_and_time(
     fulfilment.ship_shop_order(
         shop_order=us,
         carrier="post",
-        tracking_number="RR123456785GB",
+        tracking_number="RR123456785US",
         actor=seller,
         now=timezone.now(),
     )

@@ -36,7 +36,7 @@ def ship_shop_order(
     if not tracking_number:
         raise DomainError(_("Tracking number: enter the number on the receipt."), code="tracking")
     if carrier == ShopOrder.Carrier.POST:
-        problem = customs_bridge.s10_problem(tracking_number)
+        problem = customs_bridge.s10_problem(tracking_number, shop_order.shop.country.code)
         if problem:
             raise DomainError(
                 _("Tracking number: %(problem)s") % {"problem": problem}, code="tracking"
