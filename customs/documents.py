@@ -551,8 +551,18 @@ def render_invoice(d: CustomsDeclaration) -> bytes:
     p.text(155, y, f"Gross: {_kg(d.total_gross_weight_kg)}", 7)
     y += 6
     p.text(12, y, "VAT statement:", 7, bold=True)
-    p.text(35, y, _vat_statement(d), 7)
+    y = p.wrap(35, y, _vat_statement(d), 160) + 2
+    p.text(12, y, "Payment terms:", 7, bold=True)
+    p.text(35, y, "paid in full by the buyer at checkout (marketplace order)", 7)
     y += 6
+    if sender.get("origin_declaration"):
+        p.text(12, y, "Statement on origin (EU-UK TCA):", 7, bold=True)
+        text = sender["origin_declaration"]
+        if sender.get("origin_exceptions"):
+            lines = ", ".join(str(n) for n in sender["origin_exceptions"])
+            text += f" Not of preferential origin: line(s) {lines}."
+        y = p.wrap(12, y + 4, text, 185)
+        y = p.wrap(12, y + 1, f"{d.invoice_date.isoformat()}, {sender.get('name', '')}", 185) + 4
     p.text(12, y, INVOICE_DECLARATION, 8)
     y += 6
     p.text(12, y, f"Name and signature: {d.signatory or sender.get('name', '')}", 8, bold=True)

@@ -235,7 +235,7 @@ def create_declaration(
                 form=result.form,
                 category=category,
                 category_explanation=category_explanation,
-                sender=sender_snapshot(shop),
+                sender={**sender_snapshot(shop), **_origin_declaration(shop, consignment)},
                 addressee=addressee.snapshot(),
                 ship_from=consignment.ship_from,
                 destination=consignment.destination,
@@ -296,6 +296,42 @@ def create_declaration(
 
 PACKAGING_KG = Decimal("0.100")
 ZERO = Decimal(0)
+
+
+# EU-UK TCA Annex ORIG-4 (text of the statement on origin), the words the exporter writes on
+# the invoice; the territory of origin of the exporter's goods goes in the gap.
+TCA_STATEMENT = (
+    "The exporter of the products covered by this document (Exporter Reference No {ref}) "
+    "declares that, except where otherwise clearly indicated, these products are of "
+    "{origin} preferential origin."
+)
+
+
+def _origin_declaration(shop, consignment: Consignment) -> dict:
+    """The seller's statement on origin, on EU<->UK routes when the shop has one on file.
+
+    Lines of another origin are named as the exceptions the text allows ("except where
+    otherwise clearly indicated"). Other agreements (CUSMA) certify origin by data elements,
+    not a fixed text, and are not printed here."""
+    from customs.rulebook import EU_MEMBERS
+
+    if not consignment.origin_statement:
+        return {}
+    start, end = consignment.ship_from, consignment.destination
+    if start == "GB" and end in EU_MEMBERS:
+        origin, own = "United Kingdom", {"GB"}
+    elif start in EU_MEMBERS and end == "GB":
+        origin, own = "European Union", set(EU_MEMBERS)
+    else:
+        return {}
+    reference = shop.exporter_reference or shop.eori
+    if not reference:
+        return {}
+    exceptions = [n for n, ln in enumerate(consignment.lines, start=1) if ln.origin not in own]
+    return {
+        "origin_declaration": TCA_STATEMENT.format(ref=reference, origin=origin),
+        "origin_exceptions": exceptions,
+    }
 
 
 def _checked_category(category: str, explanation: str) -> tuple[str, str]:

@@ -138,3 +138,30 @@ def test_the_cn22_label_is_100_by_150_mm_and_descriptions_are_never_cut_on_a4(
     _, invoice = read(d, "invoice")
     assert f"1 x {long}" in a4
     assert long in invoice
+
+
+def test_the_invoice_carries_the_tca_statement_on_origin_with_the_exporter_reference(
+    rules, run_on_commit
+):
+    from tests.factories import ShopFactory
+
+    uk = ShopFactory(legal_name="Thames Tweed Ltd", country="GB", city="London",
+                     postcode="SE1 9GF", address_line1="12 Borough High Street",
+                     currency="GBP", eori="GB123456789000", exporter_reference="")  # fmt: skip
+    lines = [
+        line("621410", "85.00", origin="GB", description="Wool scarf, woven, tartan"),
+        line("610910", "20.00", origin="CN", description="Men's cotton T-shirt, knitted"),
+    ]
+    with run_on_commit():
+        d = declare(uk, consignment("DE", "EUR", lines, ship_from="GB", origin_statement=True))
+        plain = declare(uk, consignment("DE", "EUR", lines, ship_from="GB"), reference="TP-3")
+    _, invoice = read(d, "invoice")
+    assert (
+        "The exporter of the products covered by this document (Exporter Reference No "
+        "GB123456789000) declares that, except where otherwise clearly indicated, these "
+        "products are of United Kingdom preferential origin. Not of preferential origin: "
+        "line(s) 2." in invoice
+    )
+    assert "Payment terms: paid in full by the buyer at checkout" in invoice
+    _, without = read(plain, "invoice")
+    assert "preferential origin" not in without
