@@ -1,8 +1,9 @@
 """How many destinations get a complete landed-cost quote from the bundled data.
 
 A destination is *complete* on a date when a quote for each of the reference goods (the 33
-HS subheadings the EU duty table covers), sold in the destination's currency and shipped from
-a reference origin, is neither ``incomplete`` nor without a regime. ``manage.py
+HS subheadings the EU duty table covers), worth EUR 200 in the destination's currency (above
+most de minimis limits, so duty rates are needed) and shipped from a reference origin (CN; US
+for China), is neither ``incomplete`` nor without a regime. ``manage.py
 customs_coverage`` prints the count and, with ``--list``, why each other destination fails.
 """
 
@@ -13,9 +14,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from customs import fx
 from customs.landed_cost import Consignment, ConsignmentLine, compute_quote
 from customs.models import DutyRate
 from customs.rulebook import RuleBook
+
+REFERENCE_VALUE_EUR = Decimal("200.00")
 
 
 @dataclass
@@ -52,19 +56,25 @@ def measure(*, on: date, destinations: list[str] | None = None) -> Coverage:
     for country in destinations or [code for code, _name in countries]:
         origin = "CN" if country != "CN" else "US"
         reasons: Counter[str] = Counter()
+        currency = _currency(country)
+        try:
+            value = fx.convert(REFERENCE_VALUE_EUR, "EUR", currency, on=on)
+        except fx.RateUnavailable:
+            result.incomplete[country] = f"no exchange rate for {currency}"
+            continue
         for hs in goods:
             c = Consignment(
                 date=on,
                 ship_from=origin,
                 destination=country,
-                currency=_currency(country),
+                currency=currency,
                 lines=(
                     ConsignmentLine(
                         hs_code=hs,
                         origin=origin,
                         description="Reference article for coverage",
                         quantity=1,
-                        unit_price=Decimal("1000"),
+                        unit_price=value,
                     ),
                 ),
                 shipping=Decimal("0"),

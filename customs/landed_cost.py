@@ -472,6 +472,14 @@ def compute_quote(consignment: Consignment, *, rules: RuleBook | None = None) ->
         c.ship_from, c.destination, postcode=c.destination_postcode, region=c.destination_region
     ):
         return _no_border(calc, territory)
+    if territory is not None and territory.treat_as:
+        # A place inside another country's customs and VAT area is priced with its rules.
+        c = replace(
+            c, destination=territory.treat_as, destination_postcode="", destination_region=None
+        )
+        calc = _Calc(c, book)
+        calc.rules.append(f"territory:{territory.key}->{territory.treat_as}")
+        territory = None
     region = c.destination_region
     if territory is not None and (territory.region or territory.postcode is not None):
         region = territory.region_key

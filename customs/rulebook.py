@@ -56,6 +56,9 @@ class Territory:
     customs_areas: frozenset[str]
     vat_areas: frozenset[str]
     source: str
+    # Priced with this country's rules (Monaco as France, the Isle of Man as the UK,
+    # Liechtenstein and Büsingen as Switzerland).
+    treat_as: str = ""
 
     @property
     def region_key(self) -> str:
@@ -75,6 +78,7 @@ def territories() -> tuple[Territory, ...]:
                 customs_areas=frozenset(a for a in row["customs_area"].split("+") if a),
                 vat_areas=frozenset(a for a in row["vat_area"].split("+") if a),
                 source=row["source"],
+                treat_as=row["treat_as"],
             )
             for row in csv.DictReader(fh)
         )

@@ -325,3 +325,35 @@ def test_knives_are_restricted_by_destination(rules):
     assert not gb.blocked and any("age checked at delivery" in w for w in gb.warnings)
     au = compute_quote(consignment("AU", "AUD", [knife]))
     assert any("Flick, butterfly" in w for w in au.warnings)
+
+
+# --- wider data -------------------------------------------------------------------------
+
+
+def test_monaco_is_priced_as_france_and_the_isle_of_man_as_the_uk(rules):
+    mc, js = both(consignment("MC", "EUR", [line("610910", "20.00", 2)], shipping="6.00"))
+    # EU IOSS at the French 20 %: 46.00 x 20 % = 9.20; EUR 3 flat duty.
+    assert (mc.duty, mc.tax, mc.landed_cost) == (D("3.00"), D("9.20"), D("58.20"))
+    assert "territory:MC->FR" in js["rules"] and mc.tax_scheme == "IOSS"
+    im = compute_quote(consignment("IM", "GBP", [line("621410", "60.00")], shipping="8.00"))
+    assert (im.tax, im.tax_scheme) == (D("13.60"), "UK_VAT")
+    li = compute_quote(consignment("LI", "CHF", [line("610910", "70.00")], channel="direct"))
+    assert li.tax == D("5.65")  # Swiss VAT 8.1 %, cash-rounded, as for Switzerland
+    assert compute_quote(consignment("LI", "CHF", [line()], ship_from="CH")).customs_border is False
+
+
+def test_hong_kong_charges_nothing_on_ordinary_goods(rules):
+    q, js = both(consignment("HK", "HKD", [line("420292", "2000.00")], shipping="100.00"))
+    assert (q.duty, q.tax, q.landed_cost) == (D("0.00"), D("0"), D("2100.00"))
+    assert not q.incomplete and js["landed_cost"] == "2100.00" and "HK-ALL" in str(js["rules"])
+    wine = compute_quote(consignment("HK", "HKD", [line("220421", "500.00")], transport="courier"))
+    assert wine.incomplete  # liquor duty is specific: not estimated
+
+
+def test_korea_exempts_150_dollars_and_200_from_the_us(rules):
+    bag = line("420292", "180.00", description="Canvas backpack for laptops", origin="CN")
+    from_cn = compute_quote(consignment("KR", "USD", [bag], ship_from="CN"))
+    assert from_cn.incomplete and from_cn.tax == D("18.00")  # VAT 10 %; KR duty rate unknown
+    from_us, js = both(consignment("KR", "USD", [bag], ship_from="US"))
+    assert (from_us.duty, from_us.tax, from_us.landed_cost) == (D("0.00"), D("0"), D("180.00"))
+    assert any("KR-US" in r for r in js["rules"])
