@@ -131,7 +131,9 @@ def collect_urls(limit: int, seed: int) -> dict[str, list[str]]:
     }
 
 
-def start_server(port: int, workers: int, cache_seconds: int) -> subprocess.Popen:
+def start_server(
+    port: int, workers: int, cache_seconds: int, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     gunicorn = shutil.which("gunicorn", path=str(ROOT / ".venv" / "bin")) or "gunicorn"
     server = subprocess.Popen(
         [
@@ -149,7 +151,7 @@ def start_server(port: int, workers: int, cache_seconds: int) -> subprocess.Pope
             "marketplace.wsgi:application",
         ],
         cwd=ROOT,
-        env=_django_env(cache_seconds),
+        env={**_django_env(cache_seconds), **(env or {})},
         start_new_session=True,
     )
     deadline = time.monotonic() + 30
@@ -172,7 +174,14 @@ def stop_server(server: subprocess.Popen) -> None:
 
 
 def run_wrk(
-    port: int, paths: list[str], *, seconds: int, connections: int, threads: int, tmp: Path
+    port: int,
+    paths: list[str],
+    *,
+    seconds: int,
+    connections: int,
+    threads: int,
+    tmp: Path,
+    headers: tuple[str, ...] = (),
 ):
     path_file = tmp / f"paths-{abs(hash(tuple(paths))) % 10**8}.txt"
     path_file.write_text("\n".join(paths) + "\n")
@@ -186,6 +195,7 @@ def run_wrk(
             f"-d{seconds}s",
             "--timeout",
             "10s",
+            *(arg for header in headers for arg in ("-H", header)),
             "-s",
             str(script),
             f"http://127.0.0.1:{port}",
