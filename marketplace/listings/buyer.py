@@ -169,8 +169,14 @@ def country_options(selected: str) -> SafeString:
 
 
 def currency_options(selected: str) -> SafeString:
+    """``<option>`` tags for the header's currency switch, built once per selection."""
+    return _currency_options(tuple(settings.CURRENCIES), selected)
+
+
+@lru_cache(maxsize=64)
+def _currency_options(currencies: tuple[str, ...], selected: str) -> SafeString:
     return format_html_join(
         "",
         '<option value="{}"{}>{}</option>',
-        ((c, " selected" if c == selected else "", c) for c in settings.CURRENCIES),
+        ((c, " selected" if c == selected else "", c) for c in currencies),
     )
