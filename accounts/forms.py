@@ -11,7 +11,9 @@ from django_countries.fields import CountryField
 from accounts.models import Address, Shop, ShopMembership, User
 from accounts.validators import clean_eori, clean_vat_number
 from marketplace.core.addresses import (
+    TAX_REFERENCE,
     PostalAddress,
+    clean_tax_reference,
     needs_latin,
     rules_for,
     suggested_latin,
@@ -101,9 +103,26 @@ class PostalAddressFormMixin:
         if "phone" not in self.errors:
             required = rules.phone_required or self.phone_always_required
             self._clean_phone(data, country, required, country_name)
+        if "tax_reference" in self.fields and "tax_reference" not in self.errors:
+            self._clean_tax_reference(data, country, country_name)
         if not self.errors:
             self._clean_latin(data, address)
         return data
+
+    def _clean_tax_reference(self, data: dict, country: str, country_name: str):
+        label = TAX_REFERENCE.get(country)
+        value = data.get("tax_reference") or ""
+        if label and not value.strip():
+            self.add_error(
+                "tax_reference",
+                _("Customs in %(country)s ask for your %(what)s on every parcel.")
+                % {"country": country_name, "what": label},
+            )
+            return
+        try:
+            data["tax_reference"] = clean_tax_reference(country, value)
+        except ValueError as exc:
+            self.add_error("tax_reference", f"{label or _('Tax number')}: {exc}.")
 
     def _clean_phone(self, data: dict, country: str, required: bool, country_name: str):
         raw = (self.data.get(self.add_prefix("phone")) or "").strip()
@@ -162,6 +181,7 @@ class AddressForm(PostalAddressFormMixin, forms.ModelForm):
             "country",
             "phone",
             "latin",
+            "tax_reference",
         ]
 
 

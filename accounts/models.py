@@ -105,6 +105,12 @@ class Address(models.Model):
         blank=True,
         help_text=_("For posts that read only Latin letters; filled in for you, correct it."),
     )
+    tax_reference = models.CharField(
+        _("your tax number for imports"),
+        max_length=40,
+        blank=True,
+        help_text=_("Asked by customs in some countries (Korea: PCCC, Brazil: CPF, Chile: RUT)."),
+    )
     is_default_shipping = models.BooleanField(_("default shipping address"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 

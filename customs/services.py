@@ -116,7 +116,7 @@ class PartyAddress:
             country=address.country.code,
             phone=str(address.phone or ""),
             email=email,
-            reference=reference,
+            reference=reference or getattr(address, "tax_reference", ""),
             latin=getattr(address, "latin", ""),
         )
 

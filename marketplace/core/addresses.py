@@ -39,6 +39,44 @@ PHONE_REQUIRED = frozenset(
     }
 )  # fmt: skip
 
+# Destinations whose customs ask the addressee's own tax reference on every import (the
+# CN23 "importer/addressee reference" box and the advance data): label and validator name.
+# KR: personal customs clearance code (P + 12 digits, Korea Customs Service UNI-PASS);
+# BR: CPF (Receita Federal; CNPJ for companies); CL: RUT (Servicio Nacional de Aduanas).
+TAX_REFERENCE = {
+    "KR": "Personal customs clearance code (PCCC)",
+    "BR": "CPF (or CNPJ)",
+    "CL": "RUT",
+}
+
+
+def clean_tax_reference(country: str, value: str) -> str:
+    """The reference in its official format, or ValueError with what is wrong."""
+    from stdnum.br import cnpj, cpf
+    from stdnum.cl import rut
+
+    value = (value or "").strip().upper()
+    country = (country or "").upper()
+    if not value:
+        return ""
+    if country == "KR":
+        compact = "".join(value.split()).replace("-", "")
+        if not (len(compact) == 13 and compact[0] == "P" and compact[1:].isdigit()):
+            raise ValueError("a personal customs clearance code is P and 12 digits")
+        return compact
+    if country == "BR":
+        if cpf.is_valid(value):
+            return cpf.format(value)
+        if cnpj.is_valid(value):
+            return cnpj.format(value)
+        raise ValueError("not a valid CPF or CNPJ (check digits)")
+    if country == "CL":
+        if rut.is_valid(value):
+            return rut.format(value)
+        raise ValueError("not a valid RUT (check digit)")
+    return value[:40]
+
+
 _FIELD_NAMES = {
     "street_address": "line1",
     "city": "city",

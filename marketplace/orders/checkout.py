@@ -608,6 +608,7 @@ def _create_order(
         ship_country=address.country.code,
         ship_phone=str(address.phone or ""),
         ship_latin=address.latin,
+        ship_tax_reference=address.tax_reference,
         payment_method=payment_method,
         created_at=now,
         expires_at=now + payment_window(payment_method),

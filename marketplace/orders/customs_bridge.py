@@ -368,6 +368,7 @@ def create_declaration(*, shop_order, now: datetime):
         phone=order.ship_phone,
         email=order.buyer_email,
         latin=order.ship_latin,
+        reference=order.ship_tax_reference,
     )
     return customs_declaration(
         shop=shop_order.shop,

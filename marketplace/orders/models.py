@@ -187,6 +187,7 @@ class Order(models.Model):
     ship_country = CountryField()
     ship_phone = models.CharField(max_length=40, blank=True)
     ship_latin = models.CharField(max_length=300, blank=True)
+    ship_tax_reference = models.CharField(max_length=40, blank=True)
 
     payment_method = models.CharField(max_length=20)
     created_at = models.DateTimeField(default=timezone.now)

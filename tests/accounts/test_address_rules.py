@@ -125,3 +125,38 @@ def test_a_shop_needs_a_phone_and_gets_a_latin_ship_from_line(client_for, strang
     shop = Shop.objects.get()
     assert (shop.latin_address, str(shop.phone)) == (suggestion, "+867988221234")
     assert shop.ship_from_lines()[:2] == ["333000", "江西省景德镇市"]
+
+
+def test_destinations_that_ask_the_importers_tax_number_get_it_validated(client_for, stranger):
+    client = client_for(stranger)
+    brazil = {
+        "country": "BR", "name": "Ana Souza", "line1": "Rua Augusta 1500", "city": "São Paulo",
+        "region": "SP", "postcode": "01304-001", "phone": "+55 11 3333 4444",
+    }  # fmt: skip
+    response = post(client, **brazil, tax_reference="")
+    assert response.context["form"].errors["tax_reference"] == [
+        "Customs in Brazil ask for your CPF (or CNPJ) on every parcel."
+    ]
+    response = post(client, **brazil, tax_reference="390.533.447-06")
+    assert response.context["form"].errors["tax_reference"] == [
+        "CPF (or CNPJ): not a valid CPF or CNPJ (check digits)."
+    ]
+    assert post(client, **brazil, tax_reference="39053344705").status_code == 302
+    assert stranger.addresses.get().tax_reference == "390.533.447-05"
+    korea = {
+        "country": "KR", "name": "Kim Minjun", "line1": "Teheran-ro 152", "city": "Gangnam-gu",
+        "region": "Seoul", "postcode": "06236", "phone": "+82 2 1234 5678",
+    }  # fmt: skip
+    response = post(client, **korea, tax_reference="P1234")
+    assert "P and 12 digits" in response.context["form"].errors["tax_reference"][0]
+
+
+def test_the_importers_tax_number_goes_in_the_importer_reference_box(buyer):
+    from customs.services import PartyAddress
+    from tests.factories import AddressFactory
+
+    address = AddressFactory(user=buyer, country="BR", city="São Paulo", region="SP",
+                             is_default_shipping=False,
+                             postcode="01304-001", tax_reference="390.533.447-05")  # fmt: skip
+    party = PartyAddress.from_address(address)
+    assert party.snapshot()["reference"] == "390.533.447-05"
