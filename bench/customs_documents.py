@@ -67,7 +67,7 @@ def main() -> None:
         )  # fmt: skip
         return create_declaration(
             shop=shop, reference=f"BENCH-{n}", consignment=consignment, addressee=to,
-            invoice_number=f"INV-{n}", item_id="RR123456785GB",
+            invoice_number=f"INV-{n}", item_id="RR123456785US",
         )  # fmt: skip
 
     def hello() -> bytes:

@@ -9,6 +9,7 @@ is printed as its Latin transliteration (anyascii), never as "?".
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,10 +71,17 @@ def _covered() -> frozenset[int]:
     return frozenset(pdfmetrics.getFont(REGULAR).face.charToGlyph)
 
 
-def runs(text: str, *, bold: bool = False, country: str = "") -> list[tuple[str, str]]:
+def runs(text: str, *, bold: bool = False, country: str = "") -> Sequence[tuple[str, str]]:
     """``text`` as ``(font name, piece)`` runs. ``country`` picks the Chinese characters'
     font when the text itself does not say (kana mean Japanese, hangul Korean)."""
     register()
+    if text.isascii():  # most of every document: one run, no per-character work
+        return [(BOLD if bold else REGULAR, text)]
+    return _runs(text, bold, country)
+
+
+@lru_cache(maxsize=4096)
+def _runs(text: str, bold: bool, country: str) -> tuple[tuple[str, str], ...]:
     kinds = {_kind(ch) for ch in text}
     if "ja" in kinds or (country == "JP" and "ko" not in kinds):
         han = CJK["ja"]
@@ -98,15 +106,20 @@ def runs(text: str, *, bold: bool = False, country: str = "") -> list[tuple[str,
             out[-1] = (font, out[-1][1] + ch)
         else:
             out.append((font, ch))
-    return out
+    return tuple(out)
 
 
-def width(text: str, size: float, *, bold: bool = False, country: str = "") -> float:
-    """Width in points of ``text`` drawn at ``size``."""
+@lru_cache(maxsize=16384)
+def _width(text: str, size: float, bold: bool, country: str) -> float:
     return sum(
         pdfmetrics.stringWidth(piece, font, size)
         for font, piece in runs(text, bold=bold, country=country)
     )
+
+
+def width(text: str, size: float, *, bold: bool = False, country: str = "") -> float:
+    """Width in points of ``text`` drawn at ``size``."""
+    return _width(text, size, bold, country)
 
 
 def draw(canvas, x: float, y: float, text: str, size: float, *, bold=False, country="") -> float:
