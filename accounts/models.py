@@ -17,7 +17,7 @@ from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
 from marketplace.core.addresses import PostalAddress, format_lines
-from marketplace.core.errors import IllegalTransition
+from marketplace.core.state import StateMachine
 
 CURRENCY_CHOICES = [(code, code) for code in settings.CURRENCIES]
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
@@ -146,7 +146,7 @@ class Address(models.Model):
         return format_lines(self.postal())
 
 
-class Shop(models.Model):
+class Shop(StateMachine, models.Model):
     """A seller account: the business that lists goods and ships consignments."""
 
     class Status(models.TextChoices):
@@ -162,6 +162,7 @@ class Shop(models.Model):
         Status.SUSPENDED: {Status.APPROVED},
         Status.REJECTED: {Status.PENDING},
     }
+    ILLEGAL_TRANSITION = _("A shop that is “%(old)s” cannot become “%(new)s”.")
 
     class BusinessType(models.TextChoices):
         INDIVIDUAL = "individual", _("Individual / sole trader")
@@ -265,13 +266,6 @@ class Shop(models.Model):
     @property
     def is_approved(self) -> bool:
         return self.status == self.Status.APPROVED
-
-    def check_transition(self, target: str) -> None:
-        if target not in self.TRANSITIONS.get(self.status, set()):
-            raise IllegalTransition(
-                _("A shop that is “%(old)s” cannot become “%(new)s”.")
-                % {"old": self.get_status_display(), "new": self.Status(target).label}
-            )
 
     def postal(self) -> PostalAddress:
         return PostalAddress(

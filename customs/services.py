@@ -36,6 +36,7 @@ from customs.models import (
 from customs.s10 import validate_s10
 from customs.schemes import deemed_supplier, scheme_number
 from customs.schemes import label as scheme_label
+from customs.signals import announce_paperwork_finished
 from marketplace.core.addresses import PostalAddress, suggested_latin
 from marketplace.core.errors import DomainError
 from marketplace.core.money import quantize
@@ -467,9 +468,13 @@ def process_paperwork_job(*, job_id: int, now: datetime | None = None) -> str:
         return "superseded"
     for kind in kinds_for(declaration):
         _render_document(declaration, kind=kind, version=job.version)
-    PaperworkJob.objects.filter(pk=job_id, status=S.RUNNING).update(
+    finished = PaperworkJob.objects.filter(pk=job_id, status=S.RUNNING).update(
         status=S.DONE, finished_at=timezone.now(), last_error=""
     )
+    if finished:
+        announce_paperwork_finished(
+            reference=declaration.reference, version=job.version, status=S.DONE, error=""
+        )
     return "done"
 
 
@@ -522,6 +527,13 @@ def fail_paperwork_job(*, job_id: int, reason: str) -> None:
         )
         if moved:
             _notify_failure(job_id, reason)
+            job = PaperworkJob.objects.select_related("declaration").get(pk=job_id)
+            announce_paperwork_finished(
+                reference=job.declaration.reference,
+                version=job.version,
+                status=PaperworkJob.Status.FAILED,
+                error=reason[:2000],
+            )
 
 
 def _notify_failure(job_id: int, reason: str) -> None:

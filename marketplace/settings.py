@@ -195,7 +195,6 @@ CELERY_TASK_ROUTES = {
     "customs.tasks.*": {"queue": "paperwork"},
     "marketplace.orders.tasks.notify_order_event": {"queue": "notifications"},
     "marketplace.orders.tasks.sweep_order_notifications": {"queue": "notifications"},
-    "marketplace.orders.tasks.watch_paperwork": {"queue": "paperwork"},
     "marketplace.orders.tasks.sweep_paperwork": {"queue": "paperwork"},
 }
 CELERY_TASK_ACKS_LATE = True

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.models import CURRENCY_CHOICES, Shop, User
-from marketplace.core.errors import IllegalTransition
+from marketplace.core.state import StateMachine
 
 HS_CODE_VALIDATOR = RegexValidator(
     r"^\d{6}(\d{2}){0,2}$",
@@ -178,7 +178,7 @@ class ListingQuerySet(models.QuerySet):
         return self.filter(status=Listing.Status.ACTIVE, shop__status=Shop.Status.APPROVED)
 
 
-class Listing(models.Model):
+class Listing(StateMachine, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         ACTIVE = "active", _("Active")
@@ -190,6 +190,7 @@ class Listing(models.Model):
         Status.ACTIVE: {Status.PAUSED},
         Status.PAUSED: {Status.ACTIVE, Status.DRAFT},
     }
+    ILLEGAL_TRANSITION = _("A listing that is “%(old)s” cannot become “%(new)s”.")
 
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="listings")
     title = models.CharField(_("title"), max_length=140)
@@ -279,13 +280,6 @@ class Listing(models.Model):
     @property
     def is_public(self) -> bool:
         return self.status == self.Status.ACTIVE and self.shop.status == Shop.Status.APPROVED
-
-    def check_transition(self, target: str) -> None:
-        if target not in self.TRANSITIONS.get(self.status, set()):
-            raise IllegalTransition(
-                _("A listing that is “%(old)s” cannot become “%(new)s”.")
-                % {"old": self.get_status_display(), "new": self.Status(target).label}
-            )
 
     def export_readiness(self) -> ExportReadiness:
         """The checklist of what international shipping still needs (see ``readiness``)."""

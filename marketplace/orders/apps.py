@@ -11,8 +11,9 @@ class OrdersConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from accounts.navigation import SHOP_NAV, SHOP_SECTIONS
+        from customs.signals import paperwork_finished
         from marketplace.listings.extensions import LISTING_ACTIONS
-        from marketplace.orders import checks, dashboard  # noqa: F401  (registers the checks)
+        from marketplace.orders import checks, dashboard, receivers  # noqa: F401
 
         for entry in (
             ("orders:seller-orders", _("Orders")),
@@ -26,3 +27,7 @@ class OrdersConfig(AppConfig):
             LISTING_ACTIONS.append("orders/_add_to_cart.html")
         # The anonymous cart joins the account's at login (allauth logs in through Django).
         user_logged_in.connect(dashboard.merge_cart_at_login, dispatch_uid="orders-merge-cart")
+        # Customs tells us when a parcel's documents are done (after its commit).
+        paperwork_finished.connect(
+            receivers.on_paperwork_finished, dispatch_uid="orders-paperwork-finished"
+        )

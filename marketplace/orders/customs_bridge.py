@@ -405,44 +405,6 @@ def paperwork_state(*, declaration_id: int | None) -> PaperworkState:
     return PaperworkState(job["status"], job["last_error"], job["version"])
 
 
-def render_pending_job(*, declaration_id: int) -> str:
-    """Render the declaration's newest pending job in this process, if nobody holds it.
-
-    The customs task queued for the job would do the same moments later; whichever claims
-    the job first renders it (the claim is a conditional UPDATE in customs), the other finds
-    it done. Doing it here saves the watcher a round of polling behind a backlog. A render
-    error gives the job back, so customs' own task retries it and records the failure.
-    """
-    from customs.services import process_paperwork_job, release_paperwork_job
-
-    job = (
-        PaperworkJob.objects.filter(declaration_id=declaration_id, status="pending")
-        .order_by("-version")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if job is None:
-        return "none"
-    try:
-        return process_paperwork_job(job_id=job)
-    except Exception:
-        logger.warning(
-            "rendering paperwork job %s failed here; customs retries it", job, exc_info=True
-        )
-        release_paperwork_job(job_id=job)
-        return "released"
-
-
-def job_state_of_version(*, declaration_id: int, version: int) -> str:
-    """Documents of a version are usable once its job is done."""
-    return (
-        PaperworkJob.objects.filter(declaration_id=declaration_id, version=version)
-        .values_list("status", flat=True)
-        .first()
-        or "missing"
-    )
-
-
 def retry_documents(*, declaration_id: int) -> None:
     """Put the declaration's failed job back in the queue, or queue a new version."""
     from customs.services import request_documents, retry_job

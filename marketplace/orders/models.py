@@ -25,7 +25,7 @@ from django_countries.fields import CountryField
 
 from accounts.models import Address, Shop, User
 from marketplace.core.addresses import PostalAddress, format_lines
-from marketplace.core.errors import IllegalTransition
+from marketplace.core.state import StateMachine
 from marketplace.listings.models import Variant
 
 ZERO = Decimal("0")
@@ -121,7 +121,7 @@ def _order_number() -> str:
 new_order_number = _order_number
 
 
-class Order(models.Model):
+class Order(StateMachine, models.Model):
     """What the buyer paid for, once, across shops. Status rolls up from the shop orders."""
 
     class Status(models.TextChoices):
@@ -148,6 +148,7 @@ class Order(models.Model):
         S.PAYMENT_FAILED: set(),
         S.REFUNDED: set(),
     }
+    ILLEGAL_TRANSITION = _("An order that is “%(old)s” cannot become “%(new)s”.")
     OPEN_STATUSES = (S.PENDING_PAYMENT, S.PAID, S.PAPERWORK_READY, S.SHIPPED)
 
     number = models.CharField(max_length=16, unique=True, default=_order_number, editable=False)
@@ -224,13 +225,6 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:order-detail", kwargs={"number": self.number})
 
-    def check_transition(self, target: str) -> None:
-        if target not in self.TRANSITIONS.get(self.status, set()):
-            raise IllegalTransition(
-                _("An order that is “%(old)s” cannot become “%(new)s”.")
-                % {"old": self.get_status_display(), "new": self.Status(target).label}
-            )
-
     def ship_to(self) -> PostalAddress:
         return PostalAddress(
             country=self.ship_country.code,
@@ -249,7 +243,7 @@ class Order(models.Model):
         return format_lines(self.ship_to())
 
 
-class ShopOrder(models.Model):
+class ShopOrder(StateMachine, models.Model):
     """One shop's part of an order: the consignment, with its own parcel and paperwork."""
 
     class Status(models.TextChoices):
@@ -272,6 +266,7 @@ class ShopOrder(models.Model):
         S.CANCELLED: set(),
         S.REFUNDED: set(),
     }
+    ILLEGAL_TRANSITION = _("A parcel that is “%(old)s” cannot become “%(new)s”.")
     # How far a live consignment has come; the order shows the least advanced one.
     PROGRESS = [S.PENDING_PAYMENT, S.PAID, S.PAPERWORK_READY, S.SHIPPED, S.DELIVERED]
     BEFORE_SHIPMENT = (S.PENDING_PAYMENT, S.PAID, S.PAPERWORK_READY)
@@ -373,13 +368,6 @@ class ShopOrder(models.Model):
         """The consignment's number on paperwork and in the seller's pages."""
         return f"{self.order.number}-{self.shop_id}"
 
-    def check_transition(self, target: str) -> None:
-        if target not in self.TRANSITIONS.get(self.status, set()):
-            raise IllegalTransition(
-                _("A parcel that is “%(old)s” cannot become “%(new)s”.")
-                % {"old": self.get_status_display(), "new": self.Status(target).label}
-            )
-
     @property
     def is_live(self) -> bool:
         return self.status not in (self.Status.CANCELLED, self.Status.REFUNDED)
@@ -391,6 +379,63 @@ class ShopOrder(models.Model):
     @property
     def refundable(self) -> Decimal:
         return self.total - self.amount_refunded
+
+    # --- What can happen next (``StateMachine``): the service refuses exactly what the
+    # seller's page does not offer.
+
+    def ship_refusal(self) -> str:
+        """Why the parcel cannot ship now, or "" when it can."""
+        if self.held_at:
+            return str(_("This parcel is on hold for review and cannot ship yet."))
+        if self.status == self.Status.PAID and self.international:
+            return str(
+                _("The customs paperwork is not ready yet: ship once the CN22/CN23 is ready.")
+            )
+        if not self.can_become(self.Status.SHIPPED):
+            return str(
+                _("A parcel that is “%(status)s” cannot be shipped.")
+                % {"status": self.get_status_display()}
+            )
+        return ""
+
+    def available_transitions(self, user=None) -> list[str]:
+        """What the seller ``user`` may do with the parcel now: any of "ship", "deliver",
+        "retry_paperwork" (members), "cancel" and "refund" (owners)."""
+        S = self.Status
+        actions = []
+        if not self.ship_refusal():
+            actions.append("ship")
+        if self.can_become(S.DELIVERED):
+            actions.append("deliver")
+        if (
+            self.paperwork_status == self.Paperwork.FAILED
+            and not self.held_at
+            and self.status in (S.PAID, S.PAPERWORK_READY)
+        ):
+            actions.append("retry_paperwork")
+        if self._owned_by(user):
+            if self.before_shipment and self.status != S.PENDING_PAYMENT:
+                actions.append("cancel")
+            if self.status in (S.PAID, S.PAPERWORK_READY, S.SHIPPED, S.DELIVERED):
+                actions.append("refund")
+        return actions
+
+    def _owned_by(self, user) -> bool:
+        if user is None or not user.is_authenticated:
+            return False
+        # The access helper (``shop_for_member``) leaves the member's row on the shop.
+        membership = getattr(self.shop, "membership", None)
+        if membership is not None and membership.user_id == user.pk:
+            return membership.role == "owner"
+        return self.shop.memberships.filter(user=user, role="owner").exists()
+
+    @property
+    def paperwork_queued(self) -> bool:
+        return self.paperwork_status == self.Paperwork.QUEUED
+
+    @property
+    def paperwork_failed(self) -> bool:
+        return self.paperwork_status == self.Paperwork.FAILED
 
     @property
     def gross_shop(self) -> Decimal:
@@ -517,7 +562,7 @@ class OrderEvent(models.Model):
 # --- Payments ----------------------------------------------------------------------------------
 
 
-class Payment(models.Model):
+class Payment(StateMachine, models.Model):
     """One payment for an order through a provider; every provider call carries a key."""
 
     class Status(models.TextChoices):
@@ -541,6 +586,7 @@ class Payment(models.Model):
         S.VOIDED: set(),
         S.REFUNDED: set(),
     }
+    ILLEGAL_TRANSITION = _("A payment that is “%(old)s” cannot become “%(new)s”.")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     provider = models.CharField(max_length=20)

@@ -3,8 +3,8 @@
 - ``notify_order_event`` (notifications): the messages of one audit event; idempotent
   through the notification dedupe keys. ``sweep_order_notifications`` republishes events
   a broker outage left unsent.
-- ``watch_paperwork`` (paperwork): follows the customs job of a parcel until its documents
-  are ready or failed; ``sweep_paperwork`` picks up parcels whose watcher was lost.
+- ``sweep_paperwork`` (paperwork): the safety net for a lost ``paperwork_finished`` signal
+  (customs tells orders when documents are done; see ``receivers``).
 - ``expire_unpaid_orders`` (default, every few minutes): releases stock of unpaid orders.
 - ``reconcile_payments`` (default): settles card payments whose webhook never came.
 - ``deliver_test_webhook`` (default): the test provider's webhook delivery.
@@ -75,35 +75,12 @@ def sweep_order_notifications() -> int:
     return len(ids)
 
 
-# Enough for a backlog of paperwork to drain; after that the sweeper takes over.
-WATCH_RETRIES = 30
-
-
-@shared_task(bind=True, max_retries=WATCH_RETRIES, acks_late=True)
-def watch_paperwork(self, shop_order_id: int) -> str:
-    from marketplace.orders.services import paperwork
-
-    try:
-        state = paperwork.sync_paperwork(
-            shop_order_id=shop_order_id, now=timezone.now(), render=True
-        )
-    except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
-    if state == "waiting" and not self.request.is_eager and self.request.retries < self.max_retries:
-        raise self.retry(countdown=_backoff(self.request.retries, 1, 30))
-    return state
-
-
 @shared_task
 def sweep_paperwork() -> int:
+    """The safety net behind customs' ``paperwork_finished`` signal."""
     from marketplace.orders.services import paperwork
 
-    now = timezone.now()
-    done = 0
-    for pk in paperwork.queued_paperwork():
-        if paperwork.sync_paperwork(shop_order_id=pk, now=now) != "waiting":
-            done += 1
-    return done
+    return paperwork.catch_up_paperwork(now=timezone.now())
 
 
 @shared_task

@@ -322,6 +322,33 @@ def test_a_screening_hit_holds_the_parcel_until_an_admin_releases_it(
     assert order.events.filter(kind=OrderEvent.Kind.RELEASED, actor=staff).count() == 1
 
 
+def test_the_seller_page_does_not_offer_shipping_a_held_parcel(
+    rules, tshirt, us_shop, seller, run_on_commit, client_for
+):
+    """The page and the service ask the same rule: a held parcel is not offered
+    "Mark as shipped" (it was, and the service then refused it)."""
+    from tests.factories import AddressFactory, UserFactory
+
+    flagged = UserFactory(email="flag@example.test", name="Aerocaribbean Airlines", country="DE")
+    address = AddressFactory(user=flagged, name="Aerocaribbean Airlines")
+    with run_on_commit():
+        order = f.order_for(flagged, [(tshirt, 1)], address=address)
+    so = parcel(order, us_shop)
+    assert so.held_at is not None and so.status == ShopOrder.Status.PAID
+    assert "ship" not in so.available_transitions(seller)
+    assert "on hold" in so.ship_refusal()
+    html = (
+        client_for(seller)
+        .get(reverse("orders:seller-order-detail", args=[us_shop.slug, order.number]))
+        .content.decode()
+    )
+    assert "On hold for a compliance review." in html
+    assert "Mark as shipped" not in html
+    assert reverse("orders:seller-order-ship", args=[us_shop.slug, order.number]) not in html
+    # The owner may still cancel or refund it.
+    assert set(so.available_transitions(seller)) == {"cancel", "refund"}
+
+
 def test_a_confirmed_hit_cannot_be_released(rules, tshirt, us_shop, staff):
     from customs.screening import decide_screening_hit
     from tests.factories import AddressFactory, UserFactory
@@ -357,19 +384,53 @@ def test_the_sweeper_sends_events_a_broker_outage_left_unsent(buyer, tshirt, us_
     assert Notification.objects.filter(user=buyer, kind="order_placed").count() == 1
 
 
-def test_the_paperwork_sweeper_catches_up_with_a_lost_watcher(buyer, tshirt, us_shop):
+def test_customs_tells_orders_after_commit_that_the_paperwork_is_done(
+    buyer, tshirt, us_shop, run_on_commit
+):
+    from customs.signals import paperwork_finished
+
+    heard = []
+
+    def listen(sender, **kwargs):
+        heard.append({k: kwargs[k] for k in ("reference", "version", "status", "error")})
+
+    paperwork_finished.connect(listen, dispatch_uid="test-listen")
+    try:
+        with run_on_commit() as callbacks:
+            order = f.order_for(buyer, [(tshirt, 1)])
+            so = parcel(order, us_shop)
+            assert heard == []  # nothing is told before the payment's transaction commits
+        assert callbacks
+    finally:
+        paperwork_finished.disconnect(dispatch_uid="test-listen")
+    assert heard == [{"reference": so.reference, "version": 1, "status": "done", "error": ""}]
+    so.refresh_from_db()
+    assert so.status == ShopOrder.Status.PAPERWORK_READY
+    assert so.paperwork_status == ShopOrder.Paperwork.READY
+    assert order.events.filter(shop_order=so, kind="paperwork_ready").count() == 1
+
+
+def test_the_paperwork_sweeper_catches_up_with_a_lost_signal(buyer, tshirt, us_shop):
     order = f.order_for(buyer, [(tshirt, 1)])
     so = parcel(order, us_shop)
     assert so.paperwork_status == ShopOrder.Paperwork.QUEUED
-    # The customs job ran (its own sweeper) but our watcher never did.
+    # The customs job ran (its own sweeper) but its after-commit signal was lost (the test's
+    # transaction never commits, as a worker dying between commit and signal would).
     from customs.services import process_paperwork_job
 
     process_paperwork_job(job_id=PaperworkJob.objects.get(declaration_id=so.declaration_id).pk)
+    so.refresh_from_db()
+    assert so.status == ShopOrder.Status.PAID
     assert tasks.sweep_paperwork() == 1
     so.refresh_from_db()
     assert so.status == ShopOrder.Status.PAPERWORK_READY
     assert tasks.sweep_paperwork() == 0  # idempotent
-    assert tasks.watch_paperwork(so.pk) == "idle"
+    # The signal arriving late changes nothing either.
+    late = paperwork.record_paperwork_outcome(
+        reference=so.reference, version=1, status="done", error="", now=timezone.now()
+    )
+    assert late == "idle"
+    assert order.events.filter(shop_order=so, kind="paperwork_ready").count() == 1
 
 
 def test_emails_go_out_in_the_recipients_language(rules, tshirt, us_shop, run_on_commit):

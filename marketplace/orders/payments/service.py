@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from marketplace.core.errors import DomainError, IllegalTransition
+from marketplace.core.errors import DomainError
 from marketplace.orders.locks import HOOKS, lock_one
 from marketplace.orders.models import Order, Payment, Refund, WebhookEvent
 from marketplace.orders.payments.banktransfer import BankTransferProvider
@@ -75,11 +75,7 @@ class PaymentOutcome:
 
 
 def _move_payment(payment: Payment, target: str, **fields) -> None:
-    if target not in Payment.TRANSITIONS.get(payment.status, set()):
-        raise IllegalTransition(
-            _("A payment that is “%(old)s” cannot become “%(new)s”.")
-            % {"old": payment.get_status_display(), "new": P(target).label}
-        )
+    payment.check_transition(target)
     moved = Payment.objects.filter(pk=payment.pk, status=payment.status).update(
         status=target, **fields
     )

@@ -47,17 +47,9 @@ def ship_shop_order(
         order = lock_order(shop_order.order)
         shop_order = lock_one(ShopOrder.objects.select_related("shop"), shop_order.pk)
         shop_order.order = order
-        if shop_order.held_at:
-            raise DomainError(_("This parcel is on hold for review and cannot ship yet."))
-        if shop_order.status == SO.PAID and shop_order.international:
-            raise DomainError(
-                _("The customs paperwork is not ready yet: ship once the CN22/CN23 is ready.")
-            )
-        if shop_order.status not in (SO.PAID, SO.PAPERWORK_READY):
-            raise DomainError(
-                _("A parcel that is “%(status)s” cannot be shipped.")
-                % {"status": shop_order.get_status_display()}
-            )
+        refusal = shop_order.ship_refusal()
+        if refusal:
+            raise DomainError(refusal)
         move_shop_order(
             shop_order,
             SO.SHIPPED,

@@ -29,10 +29,10 @@ def request_paperwork(*, shop_order: ShopOrder, now: datetime, actor: User | Non
     Runs inside the caller's transaction: the customs job row is written with the payment,
     so a broker outage delays the documents (the customs sweeper publishes the job later)
     but never loses them. A refusal by customs (a blocked consignment) marks the paperwork
-    failed with the reason instead of undoing the payment.
+    failed with the reason instead of undoing the payment. Customs tells us when the
+    documents are done (``customs.signals.paperwork_finished``, received by
+    ``record_paperwork_outcome``); nothing here waits or polls for them.
     """
-    from marketplace.orders.tasks import watch_paperwork
-
     claimed = (
         ShopOrder.objects.filter(
             pk=shop_order.pk,
@@ -68,7 +68,6 @@ def request_paperwork(*, shop_order: ShopOrder, now: datetime, actor: User | Non
         actor=actor,
         now=now,
     )
-    watch_paperwork.delay_on_commit(shop_order.pk)
 
 
 def retry_paperwork(*, shop_order: ShopOrder, actor: User | None, now: datetime) -> None:
@@ -88,35 +87,39 @@ def retry_paperwork(*, shop_order: ShopOrder, actor: User | None, now: datetime)
         request_paperwork(shop_order=shop_order, now=now, actor=actor)
 
 
-def sync_paperwork(*, shop_order_id: int, now: datetime, render: bool = False) -> str:
-    """Bring the parcel's paperwork status in line with the customs job; returns the state.
+def record_paperwork_outcome(
+    *, reference: str, version: int, status: str, error: str, now: datetime
+) -> str:
+    """Customs finished the documents of a consignment (the ``paperwork_finished`` signal,
+    sent after customs committed): the parcel becomes ready to ship, or its paperwork failed.
 
-    With ``render`` (the paperwork task), a job still pending is rendered here and now.
-
-    "ready" and "failed" are final for this request; "waiting" means the job is still
-    pending or running (the watch task tries again later, the sweeper after that).
-    Idempotent: a parcel not queued is left alone.
+    Returns "ready", "failed", or "idle" for a parcel that is not waiting for paperwork
+    (a repeated signal, a cancelled parcel, a regenerated version after shipping).
+    Idempotent: only a parcel whose paperwork is queued is changed.
     """
-    shop_order = (
-        ShopOrder.objects.filter(pk=shop_order_id)
-        .only("paperwork_status", "declaration_id")
+    number, _sep, shop_id = reference.rpartition("-")
+    if not shop_id.isdigit():
+        return "idle"
+    pk = (
+        ShopOrder.objects.filter(
+            order__number=number,
+            shop_id=int(shop_id),
+            paperwork_status=ShopOrder.Paperwork.QUEUED,
+        )
+        .values_list("pk", flat=True)
         .first()
     )
-    if shop_order is None or shop_order.paperwork_status != ShopOrder.Paperwork.QUEUED:
+    if pk is None:
         return "idle"
-    state = customs_bridge.paperwork_state(declaration_id=shop_order.declaration_id)
-    if state.status == "pending" and render:
-        customs_bridge.render_pending_job(declaration_id=shop_order.declaration_id)
-        state = customs_bridge.paperwork_state(declaration_id=shop_order.declaration_id)
-    if state.status in ("pending", "running", "missing"):
-        return "waiting"
     with transaction.atomic():
-        shop_order = lock_one(ShopOrder.objects.select_related("order", "shop"), shop_order_id)
+        shop_order = lock_one(ShopOrder.objects.select_related("order", "shop"), pk)
         if shop_order.paperwork_status != ShopOrder.Paperwork.QUEUED:
             return "idle"
-        if state.status == "failed":
-            _paperwork_failed_locked(shop_order, state.error or _("Unknown error."), now)
+        if status == "failed":
+            _paperwork_failed_locked(shop_order, error or _("Unknown error."), now)
             return "failed"
+        if status != "done":
+            return "idle"
         ShopOrder.objects.filter(pk=shop_order.pk).update(
             paperwork_status=ShopOrder.Paperwork.READY, paperwork_error=""
         )
@@ -129,7 +132,7 @@ def sync_paperwork(*, shop_order_id: int, now: datetime, render: bool = False) -
                 SO.PAPERWORK_READY,
                 now=now,
                 kind=OrderEvent.Kind.PAPERWORK_READY,
-                data={"version": state.version},
+                data={"version": version},
             )
             sync_order_status(order, now=now)
         else:
@@ -137,11 +140,39 @@ def sync_paperwork(*, shop_order_id: int, now: datetime, render: bool = False) -
                 order=shop_order.order,
                 shop_order=shop_order,
                 kind=OrderEvent.Kind.PAPERWORK_READY,
-                note=_("New version %(v)d") % {"v": state.version},
-                data={"version": state.version},
+                note=_("New version %(v)d") % {"v": version},
+                data={"version": version},
                 now=now,
             )
     return "ready"
+
+
+def catch_up_paperwork(*, now: datetime, limit: int = 500) -> int:
+    """The safety net behind the signal (a receiver that failed, a worker that died between
+    commit and signal): apply what customs says about every parcel still queued.
+
+    Returns how many parcels it settled; a job still pending or running is left to its
+    signal (the customs sweeper republishes lost jobs).
+    """
+    queued = (
+        ShopOrder.objects.filter(paperwork_status=ShopOrder.Paperwork.QUEUED)
+        .select_related("order")
+        .order_by("paperwork_requested_at", "pk")
+    )[:limit]
+    settled = 0
+    for shop_order in queued:
+        state = customs_bridge.paperwork_state(declaration_id=shop_order.declaration_id)
+        if state.status not in ("done", "failed"):
+            continue
+        outcome = record_paperwork_outcome(
+            reference=shop_order.reference,
+            version=state.version,
+            status=state.status,
+            error=state.error,
+            now=now,
+        )
+        settled += outcome != "idle"
+    return settled
 
 
 def _paperwork_failed_locked(shop_order: ShopOrder, reason: str, now: datetime) -> None:
@@ -158,15 +189,6 @@ def _paperwork_failed_locked(shop_order: ShopOrder, reason: str, now: datetime) 
         kind=OrderEvent.Kind.PAPERWORK_FAILED,
         note=reason[:2000],
         now=now,
-    )
-
-
-def queued_paperwork(*, limit: int = 500) -> list[int]:
-    """Parcels waiting for customs: the sweeper syncs them (a watch task may have been lost)."""
-    return list(
-        ShopOrder.objects.filter(paperwork_status=ShopOrder.Paperwork.QUEUED)
-        .order_by("paperwork_requested_at", "pk")
-        .values_list("pk", flat=True)[:limit]
     )
 
 

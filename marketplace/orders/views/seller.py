@@ -111,6 +111,7 @@ def _seller_detail_context(request: HttpRequest, shop_order: ShopOrder, **forms)
         )
     ]
     is_owner = shop_order.shop.membership.role == "owner"
+    transitions = shop_order.available_transitions(request.user)
     return {
         "shop": shop_order.shop,
         "shop_order": shop_order,
@@ -121,6 +122,7 @@ def _seller_detail_context(request: HttpRequest, shop_order: ShopOrder, **forms)
         "paperwork": customs_bridge.paperwork_state(declaration_id=shop_order.declaration_id),
         "documents": customs_bridge.documents(declaration_id=shop_order.declaration_id),
         "is_owner": is_owner,
+        "transitions": transitions,
         "ship_form": forms.get("ship_form")
         or ShipForm(initial={"carrier": "post" if shop_order.service_level == "postal" else ""}),
         "cancel_form": forms.get("cancel_form") or ReasonForm(),
