@@ -23,7 +23,6 @@ from customs.hs import HS_INPUT_RE, normalize_hs_code
 from customs.ics2 import validate_description
 from customs.models import Regime, Restriction, SanctionedDestination
 from customs.rulebook import (
-    EU_MEMBERS,
     RuleBook,
     crosses_customs_border,
     get_rules,
@@ -1306,7 +1305,3 @@ def _result(
         regime_id=regime.pk if regime else None,
         category=c.category,
     )
-
-
-def destination_is_eu(country: str) -> bool:
-    return country in EU_MEMBERS

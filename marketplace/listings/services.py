@@ -12,10 +12,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, OuterRef, ProtectedError, Q, Subquery
+from django.db.models import Max, Min, OuterRef, ProtectedError, Q, Subquery
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -497,12 +496,3 @@ def save_shipping_zone(
 def delete_shipping_zone(*, zone: ShippingZone) -> None:
     zone.delete()
     bump_catalog_generation()
-
-
-def shop_listing_counts(shop: Shop) -> dict[str, int]:
-    rows = shop.listings.values("status").annotate(n=Count("pk")).order_by()
-    return {row["status"]: row["n"] for row in rows}
-
-
-def validation_message(exc: ValidationError) -> str:
-    return " ".join(exc.messages)

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from customs.rulebook import EU_MEMBERS, crosses_customs_border
 from marketplace.core.money import quantize
 from marketplace.listings.models import Listing, ShippingProfile, ShippingRate, ShippingZone
 
@@ -107,8 +108,10 @@ def quote_shipping(
     return options[0] if options else None
 
 
-def is_international(listing: Listing, destination_country: str) -> bool:
-    return listing.shop.country.code != (destination_country or "").upper()
+def crosses_border(listing: Listing, destination_country: str) -> bool:
+    """Whether the listing's goods go through customs to that country (customs owns the
+    rule: not within one country, nor within the EU's customs union)."""
+    return crosses_customs_border(listing.shop.country.code, destination_country or "")
 
 
 def listing_shipping_options(
@@ -117,7 +120,7 @@ def listing_shipping_options(
     """Quotes for a listing: none abroad until its customs data is complete (export_ready)."""
     if listing.shipping_profile_id is None or not destination_country:
         return []
-    if is_international(listing, destination_country) and not listing.export_ready:
+    if crosses_border(listing, destination_country) and not listing.export_ready:
         return []
     return shipping_options(listing.shipping_profile, destination_country, quantity)
 
@@ -144,8 +147,15 @@ def profiles_serving(country: str) -> QuerySet:
 
 def filter_ships_to(listings: QuerySet, country: str) -> QuerySet:
     """Listings a buyer in ``country`` can order: served by the profile, and export-ready
-    unless the shop is in the same country."""
+    unless the shop's parcels reach ``country`` without crossing a customs border."""
     code = (country or "").upper()
     return listings.filter(shipping_profile_id__in=profiles_serving(code)).filter(
-        Q(export_ready=True) | Q(shop__country=code)
+        Q(export_ready=True) | Q(shop__country__in=no_border_origins(code))
     )
+
+
+def no_border_origins(country: str) -> list[str]:
+    """The countries whose shops send to ``country`` without customs (itself, and the rest
+    of the EU's customs union for a member)."""
+    candidates = {country} | (EU_MEMBERS if country in EU_MEMBERS else set())
+    return sorted(c for c in candidates if not crosses_customs_border(c, country))

@@ -21,7 +21,7 @@ from marketplace.listings.catalog import (
 from marketplace.listings.extensions import LISTING_ACTIONS
 from marketplace.listings.forms import SORT_CHOICES, BrowseForm, PreferencesForm
 from marketplace.listings.models import Listing
-from marketplace.listings.shipping import is_international, shipping_options
+from marketplace.listings.shipping import crosses_border, shipping_options
 
 
 def _browse_query(request: HttpRequest, form: BrowseForm, **fixed) -> BrowseQuery:
@@ -168,7 +168,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str = "") -> HttpRespons
     currency = buyer.display_currency(request)
     options = []
     # Abroad only once the customs data is complete (export_ready); at home always.
-    can_ship = not is_international(listing, country) or listing.export_ready
+    can_ship = not crosses_border(listing, country) or listing.export_ready
     if listing.shipping_profile is not None and country and can_ship:
         options = shipping_options(listing.shipping_profile, country, 1)
     variants = list(listing.variants.all())
@@ -187,7 +187,7 @@ def listing_detail(request: HttpRequest, pk: int, slug: str = "") -> HttpRespons
             "buyer_country": country,
             "buyer_country_name": buyer.country_name(country),
             "ships_abroad_blocked": bool(
-                country and is_international(listing, country) and not listing.export_ready
+                country and crosses_border(listing, country) and not listing.export_ready
             ),
             "display_currency": currency,
             "any_in_stock": any(v.stock > 0 for v in variants),

@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from accounts.models import Address, Shop, User
 from marketplace.core.errors import DomainError
 from marketplace.listings.models import Listing, Variant
-from marketplace.listings.shipping import is_international
+from marketplace.listings.shipping import crosses_border
 from marketplace.orders.models import Cart, CartItem
 
 MAX_QUANTITY_PER_LINE = 99
@@ -331,7 +331,7 @@ def read_cart(cart: Cart, *, destination: str = "", items=None) -> CartContents:
             )
         if destination and not listing_shipping_options(listing, destination, item.quantity):
             line.ships = False
-            if is_international(listing, destination) and not listing.export_ready:
+            if crosses_border(listing, destination) and not listing.export_ready:
                 reason = _("The seller cannot ship this item abroad yet.")
             else:
                 reason = _("Does not ship to %(country)s.") % {

@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 from accounts.models import Address, Shop, User
 from customs.fx import FxRate, RateUnavailable
 from customs.fx import rate as fx_rate
+from customs.rulebook import crosses_customs_border
 from marketplace.core.errors import DomainError
 from marketplace.core.money import ZERO, quantize
 from marketplace.listings.models import Variant
@@ -68,14 +69,6 @@ def payment_window(method: str) -> timedelta:
     if minutes is None:
         minutes = {"card": 30, "bank_transfer": 48 * 60}.get(method, 30)
     return timedelta(minutes=minutes)
-
-
-def customs_currency(country: str, fallback: str) -> str:
-    """The destination's own currency: customs values and thresholds are assessed in it."""
-    from babel.numbers import get_territory_currencies
-
-    found = get_territory_currencies(country, date.today(), tender=True)
-    return found[0] if found else fallback
 
 
 # --- Pricing -------------------------------------------------------------------------------
@@ -315,7 +308,11 @@ def price_checkout(
             group=group,
             destination=destination,
             international=bool(destination)
-            and customs_bridge.crosses_customs_border(shop.country.code, destination),
+            and crosses_customs_border(
+                shop.country.code,
+                destination,
+                postcode=address.postcode if address is not None else "",
+            ),
         )
         price.consignments.append(consignment)
         if not destination:

@@ -67,18 +67,6 @@ class ConsignmentQuote:
         return self.duty + self.tax + self.fees
 
 
-def crosses_customs_border(origin: str, destination: str) -> bool:
-    """Whether a parcel goes through customs: not within one country, nor within the EU's
-    customs union (a German shop's parcel to France needs no declaration and pays no
-    import duty or import VAT)."""
-    from customs.rulebook import EU_MEMBERS
-
-    origin, destination = origin.upper(), destination.upper()
-    if origin == destination:
-        return False
-    return not (origin in EU_MEMBERS and destination in EU_MEMBERS)
-
-
 def destination_currency(country: str, fallback: str) -> str:
     from babel.numbers import get_territory_currencies
 

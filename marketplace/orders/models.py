@@ -149,7 +149,6 @@ class Order(StateMachine, models.Model):
         S.REFUNDED: set(),
     }
     ILLEGAL_TRANSITION = _("An order that is “%(old)s” cannot become “%(new)s”.")
-    OPEN_STATUSES = (S.PENDING_PAYMENT, S.PAID, S.PAPERWORK_READY, S.SHIPPED)
 
     number = models.CharField(max_length=16, unique=True, default=_order_number, editable=False)
     buyer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="orders")

@@ -107,3 +107,24 @@ def test_abroad_only_when_export_ready(shop, profile):
         "Domestic only",
     }
     assert set(filter_ships_to(public, "JP").values_list("title", flat=True)) == {"Ready"}
+
+
+def test_the_eu_customs_union_is_not_abroad(db):
+    """No customs data is needed where no customs border is crossed (customs' rule)."""
+    from tests.factories import ShopFactory
+
+    german = ShopFactory(slug="black-forest", country="DE", currency="EUR")
+    eu_profile = make_profile(
+        german,
+        zones=[
+            ("Europe", ["DE", "FR", "CH"], "6.00", "1.00", 2, 5),
+        ],
+    )
+    domestic = make_listing(german, profile=eu_profile, title="German, no customs", customs={})
+    assert ships_to(domestic, "FR") and ships_to(domestic, "DE")
+    assert not ships_to(domestic, "CH")  # Switzerland is outside the customs union
+    public = Listing.objects.public()
+    assert set(filter_ships_to(public, "FR").values_list("title", flat=True)) == {
+        "German, no customs"
+    }
+    assert not filter_ships_to(public, "CH").exists()

@@ -208,3 +208,19 @@ def test_a_new_account_cart_is_created_on_first_add(client_for, tshirt):
     client = client_for(user)
     _add(client, tshirt)
     assert Cart.objects.get(user=user).items.count() == 1
+
+
+def test_an_item_without_customs_data_ships_within_the_eu_customs_union(client, rules, de_shop):
+    """Customs owns the border rule: a German shop's item needs no customs data for France
+    (the cart used to say "cannot ship abroad yet" while checkout needed no customs)."""
+    variant = f.make_listing(
+        de_shop, sku="NO-HS-DE", customs={"hs_code": "", "material": "", "origin_country": ""}
+    )
+    _add(client, variant)
+    client.post(reverse("orders:cart-destination"), {"country": "FR"})
+    html = client.get(reverse("orders:cart")).content.decode()
+    assert "cannot ship this item abroad" not in html
+    assert reverse("orders:checkout") in html
+    client.post(reverse("orders:cart-destination"), {"country": "US"})
+    html = client.get(reverse("orders:cart")).content.decode()
+    assert "The seller cannot ship this item abroad yet." in html

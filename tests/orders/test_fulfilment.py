@@ -456,3 +456,39 @@ def test_order_emails_carry_the_address_as_the_destination_writes_it(paid_order,
                    m.subject.lower()]  # fmt: skip
     assert seller_mail, [m.subject for m in mail.outbox]
     assert "Friedrichstraße 123\n10117 BERLIN\nGERMANY\n+49 30 1234567\n" in seller_mail[0].body
+
+
+def test_an_intra_eu_parcel_needs_no_paperwork_and_is_ready_to_ship_at_once(
+    mug, de_shop, run_on_commit, client_for
+):
+    """A German shop's parcel to France crosses no customs border: it used to stay "Paid"
+    and be counted as "Waiting for paperwork" forever."""
+    from tests.factories import AddressFactory, UserFactory
+
+    french = UserFactory(email="claire@example.test", name="Claire Martin", country="FR")
+    paris = AddressFactory(user=french, country="FR", city="Paris", postcode="75001")
+    with run_on_commit():
+        order = f.order_for(french, [(mug, 1)], address=paris)
+    so = parcel(order, de_shop)
+    assert not so.international
+    assert so.status == ShopOrder.Status.PAPERWORK_READY
+    assert so.paperwork_status == ShopOrder.Paperwork.NOT_NEEDED and so.declaration_id is None
+    assert not PaperworkJob.objects.exists()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PAPERWORK_READY
+    assert "ship" in so.available_transitions(de_shop.owner)
+    html = (
+        client_for(de_shop.owner)
+        .get(reverse("orders:seller-orders", args=[de_shop.slug]))
+        .content.decode()
+    )
+    assert "Waiting for paperwork (0)" in html and "Ready to ship (1)" in html
+    fulfilment.ship_shop_order(
+        shop_order=so,
+        carrier="dhl",
+        tracking_number="JD014600003828",
+        actor=de_shop.owner,
+        now=timezone.now(),
+    )
+    so.refresh_from_db()
+    assert so.status == ShopOrder.Status.SHIPPED

@@ -28,6 +28,7 @@ from marketplace.orders.services.transitions import (
     lock_shop_orders,
     move_order,
     move_shop_order,
+    sync_order_status,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,8 +63,15 @@ def mark_paid(*, order: Order, payment: Payment, now: datetime, actor: User | No
             ledger.book_sale(shop_order=shop_order, now=now)
         release_cart(order=order, now=now)
         for shop_order in shop_orders:
-            if shop_order.international and not shop_order.held_at:
+            if shop_order.held_at:
+                continue
+            if shop_order.international:
                 request_paperwork(shop_order=shop_order, now=now, actor=None)
+            else:
+                # No customs border (same country, or within the EU's customs union): no
+                # paperwork to wait for, the parcel is ready to ship at once.
+                move_shop_order(shop_order, SO.PAPERWORK_READY, now=now)
+        sync_order_status(order, now=now)
     return True
 
 
