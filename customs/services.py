@@ -573,15 +573,10 @@ def jobs_to_sweep(*, now: datetime | None = None) -> list[int]:
     )
 
 
-def document_for_member(*, user, pk: int) -> CustomsDocument:
-    """A document of a shop the user belongs to; anyone else gets a 404, never a 403."""
-    from django.http import Http404
-
-    document = (
+def document_for_member(*, user, pk: int) -> CustomsDocument | None:
+    """A document of a shop the user belongs to, or None (the view answers 404, never 403)."""
+    return (
         CustomsDocument.objects.select_related("declaration")
         .filter(pk=pk, declaration__shop__memberships__user=user)
         .first()
     )
-    if document is None:
-        raise Http404("No such document.")
-    return document
