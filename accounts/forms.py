@@ -42,6 +42,11 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["name", "country", "preferred_language", "preferred_currency"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The deployment's currencies (settings.CURRENCIES), a subset of the model's choices.
+        self.fields["preferred_currency"].choices = [(c, c) for c in settings.CURRENCIES]
+
 
 class PostalAddressFormMixin:
     """Per-country address rules (marketplace.core.addresses) on a model form: required
@@ -222,6 +227,7 @@ class ShopApplicationForm(PostalAddressFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].initial = "UTC"
         self.fields["currency"].initial = settings.DEFAULT_CURRENCY
+        self.fields["currency"].choices = [(c, c) for c in settings.CURRENCIES]
 
     def clean_slug(self):
         slug = self.cleaned_data["slug"].lower()

@@ -17,9 +17,9 @@ from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
 from marketplace.core.addresses import PostalAddress, format_lines
+from marketplace.core.money import CURRENCY_CHOICES
 from marketplace.core.state import StateMachine
 
-CURRENCY_CHOICES = [(code, code) for code in settings.CURRENCIES]
 TIMEZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 # Member states whose exporters need an EORI number on customs paperwork (plus GB, XI).
 EORI_COUNTRIES = {

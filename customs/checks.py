@@ -15,7 +15,7 @@ def tax_scheme_numbers(app_configs, **kwargs):
     under a number the destination does not know is taxed again at the border.
     """
     errors = []
-    demo = getattr(settings, "CUSTOMS_DEMO_TAX_SCHEME_IDS", {})
+    demo = settings.CUSTOMS_DEMO_TAX_SCHEME_IDS
     for scheme in sorted(schemes_in_use()):
         number = scheme_number(scheme)
         if not number:

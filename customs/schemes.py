@@ -49,7 +49,7 @@ def scheme_number(scheme: str) -> str:
     """The marketplace's number for ``scheme``, or "" when none is configured."""
     if not scheme:
         return ""
-    return ((getattr(settings, "CUSTOMS_TAX_SCHEME_IDS", {}) or {}).get(scheme) or "").strip()
+    return (settings.CUSTOMS_TAX_SCHEME_IDS.get(scheme) or "").strip()
 
 
 def label(scheme: str) -> str:
@@ -87,7 +87,7 @@ def deemed_supplier(scheme: str) -> DeemedSupplier | None:
     number = scheme_number(scheme)
     if not number:
         return None
-    name = getattr(settings, "CUSTOMS_MARKETPLACE_NAME", "") or "Tradepost"
+    name = settings.CUSTOMS_MARKETPLACE_NAME or "Tradepost"
     return DeemedSupplier(name=name, scheme=scheme, number=number)
 
 

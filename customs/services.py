@@ -433,7 +433,7 @@ def retry_job(*, job: PaperworkJob) -> bool:
 
 
 def _lease() -> timedelta:
-    return timedelta(seconds=getattr(settings, "CUSTOMS_JOB_LEASE_SECONDS", 330))
+    return timedelta(seconds=settings.CUSTOMS_JOB_LEASE_SECONDS)
 
 
 def process_paperwork_job(*, job_id: int, now: datetime | None = None) -> str:
@@ -562,7 +562,7 @@ def jobs_to_sweep(*, now: datetime | None = None) -> list[int]:
     """Jobs whose publish was lost (pending for a while) or whose worker died (lease over)."""
     now = now or timezone.now()
     S = PaperworkJob.Status
-    grace = timedelta(seconds=getattr(settings, "CUSTOMS_SWEEP_AFTER_SECONDS", 120))
+    grace = timedelta(seconds=settings.CUSTOMS_SWEEP_AFTER_SECONDS)
     return list(
         PaperworkJob.objects.filter(
             Q(status=S.PENDING, created_at__lte=now - grace)

@@ -16,7 +16,7 @@ def import_ecb_rates(self) -> int:
     """Import the ECB feed at ``settings.ECB_RATES_URL``; does nothing when it is unset."""
     from customs import fx
 
-    url = getattr(settings, "ECB_RATES_URL", None)
+    url = settings.ECB_RATES_URL
     if not url:
         return 0
     try:

@@ -15,6 +15,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from marketplace.core.money import SUPPORTED_CURRENCIES
 from marketplace.env import (
     env_bool,
     env_choice,
@@ -26,9 +27,9 @@ from marketplace.env import (
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
-# Local state (SQLite file, broker queue, uploads, mail): created on first start.
-for _sub in ("", "static", "celery/broker", "celery/processed", "celery/control", "mail"):
-    (VAR_DIR / _sub).mkdir(parents=True, exist_ok=True)
+# Local state (SQLite file, broker queue, uploads, mail): created when Django starts
+# (marketplace.core.apps), never by importing this module.
+VAR_SUBDIRS = ("", "static", "celery/broker", "celery/processed", "celery/control", "mail")
 
 PROFILE = env_choice("TRADEPOST_PROFILE", "local", {"local", "production"})
 PRODUCTION = PROFILE == "production"
@@ -324,10 +325,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 # The currencies buyers can show prices in, and sellers can price in.
-CURRENCIES = env_list(
-    "CURRENCIES",
-    ["EUR", "USD", "GBP", "CNY", "JPY", "AUD", "CAD", "CHF", "NZD", "SGD", "NOK", "BRL", "MXN"],
-)
+# A subset of marketplace.core.money.SUPPORTED_CURRENCIES (the model choices).
+CURRENCIES = env_list("CURRENCIES", list(SUPPORTED_CURRENCIES))
+_unsupported = sorted(set(CURRENCIES) - set(SUPPORTED_CURRENCIES))
+if _unsupported:
+    raise ImproperlyConfigured(
+        f"CURRENCIES: {', '.join(_unsupported)} not in {', '.join(SUPPORTED_CURRENCIES)}"
+    )
 DEFAULT_CURRENCY = "EUR"
 
 # --- Static files and uploads ---------------------------------------------------------
@@ -453,6 +457,9 @@ CUSTOMS_MARKETPLACE_NAME = env_str("CUSTOMS_MARKETPLACE_NAME", "Tradepost")
 CUSTOMS_JOB_LEASE_SECONDS = env_int("CUSTOMS_JOB_LEASE_SECONDS", CELERY_TASK_TIME_LIMIT + 30)
 # Pending jobs older than this are re-published by the sweeper (the broker may have been down).
 CUSTOMS_SWEEP_AFTER_SECONDS = env_int("CUSTOMS_SWEEP_AFTER_SECONDS", 120)
+# How old unsent order work (notifications, paperwork outcomes) must be before a sweeper
+# republishes it: its first publish may still be on its way.
+ORDERS_SWEEP_AFTER_SECONDS = env_int("ORDERS_SWEEP_AFTER_SECONDS", 120)
 # Test-only: make renderers sleep so a test can kill a worker mid-render.
 CUSTOMS_RENDER_DELAY_SECONDS = env_decimal("CUSTOMS_RENDER_DELAY_SECONDS", Decimal(0))
 

@@ -13,6 +13,13 @@ from functools import lru_cache
 from babel.numbers import format_currency, get_currency_precision
 
 ZERO = Decimal("0")
+# The currencies prices may be stored in: the model fields' choices. Fixed here, not read from
+# the environment, so migrations never depend on a deployment; ``settings.CURRENCIES`` (a
+# subset) is what the pages offer.
+SUPPORTED_CURRENCIES = (
+    "EUR", "USD", "GBP", "CNY", "JPY", "AUD", "CAD", "CHF", "NZD", "SGD", "NOK", "BRL", "MXN",
+)  # fmt: skip
+CURRENCY_CHOICES = [(code, code) for code in SUPPORTED_CURRENCIES]
 
 
 @lru_cache(maxsize=512)

@@ -24,7 +24,7 @@ GENERATION_KEY = "listings:generation"
 
 
 def cache_seconds() -> int:
-    return getattr(settings, "LISTINGS_CACHE_SECONDS", 120)
+    return settings.LISTINGS_CACHE_SECONDS
 
 
 def catalog_generation() -> int:

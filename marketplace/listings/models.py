@@ -17,7 +17,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from accounts.models import CURRENCY_CHOICES, Shop, User
+from accounts.models import Shop, User
+from marketplace.core.money import CURRENCY_CHOICES
 from marketplace.core.state import StateMachine
 
 HS_CODE_VALIDATOR = RegexValidator(

@@ -65,7 +65,7 @@ class CheckoutChanged(DomainError):
 
 def payment_window(method: str) -> timedelta:
     """How long an unpaid order holds its stock, by payment method."""
-    minutes = getattr(settings, "ORDERS_PAYMENT_WINDOW_MINUTES", {}).get(method)
+    minutes = settings.ORDERS_PAYMENT_WINDOW_MINUTES.get(method)
     if minutes is None:
         minutes = {"card": 30, "bank_transfer": 48 * 60}.get(method, 30)
     return timedelta(minutes=minutes)
@@ -473,7 +473,7 @@ def _place_order(
             )
         # Unpaid orders hold stock: a buyer may only have a few at once. Read under the
         # cart lock, which every checkout of this buyer takes first.
-        limit = getattr(settings, "ORDERS_MAX_UNPAID_PER_BUYER", 2)
+        limit = settings.ORDERS_MAX_UNPAID_PER_BUYER
         unpaid = Order.objects.filter(buyer=buyer, status=Order.Status.PENDING_PAYMENT).count()
         if unpaid >= limit:
             raise DomainError(

@@ -9,8 +9,8 @@ from django.core.checks import Error, Tags, register
 @register(Tags.security, deploy=True)
 def card_provider(app_configs, **kwargs):
     errors = []
-    provider = getattr(settings, "ORDERS_CARD_PROVIDER", "")
-    production = getattr(settings, "PRODUCTION", False)
+    provider = settings.ORDERS_CARD_PROVIDER
+    production = settings.PRODUCTION
     if production and provider == "test":
         errors.append(
             Error(
@@ -49,9 +49,9 @@ def card_provider(app_configs, **kwargs):
 def bank_account(app_configs, **kwargs):
     from stdnum import iban
 
-    if not getattr(settings, "ORDERS_BANK_TRANSFER", False):
+    if not settings.ORDERS_BANK_TRANSFER:
         return []
-    account = getattr(settings, "ORDERS_BANK_ACCOUNT", None) or {}
+    account = settings.ORDERS_BANK_ACCOUNT
     missing = [
         f"ORDERS_BANK_ACCOUNT_{key.upper()}"
         for key in ("name", "iban", "bic")

@@ -87,7 +87,7 @@ class PlaceOrderForm(forms.Form):
         offered = [
             (value, label)
             for value, label in self.METHODS
-            if (value != "card" or getattr(settings, "ORDERS_CARD_PROVIDER", ""))
+            if (value != "card" or settings.ORDERS_CARD_PROVIDER)
             and (value != "bank_transfer" or banktransfer.enabled())
         ]
         self.fields["method"].choices = offered
@@ -98,7 +98,7 @@ class PlaceOrderForm(forms.Form):
     def collects_card(self) -> bool:
         """Only the test provider takes card numbers in our form; with Stripe the card is
         typed into Stripe.js on the next page and never reaches our server."""
-        return getattr(settings, "ORDERS_CARD_PROVIDER", "") == "test"
+        return settings.ORDERS_CARD_PROVIDER == "test"
 
     def clean(self):
         data = super().clean()

@@ -139,7 +139,7 @@ class Balance:
 
 
 def hold_cutoff(now: datetime) -> datetime:
-    return now - timedelta(days=getattr(settings, "PAYOUT_HOLD_DAYS", 14))
+    return now - timedelta(days=settings.PAYOUT_HOLD_DAYS)
 
 
 def balance(shop: Shop, now: datetime | None = None) -> Balance:

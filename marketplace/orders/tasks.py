@@ -29,7 +29,7 @@ TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
 def sweep_after_seconds() -> int:
     """How old unsent work must be before a sweeper republishes it (its first publish may
     still be on its way)."""
-    return getattr(settings, "ORDERS_SWEEP_AFTER_SECONDS", 120)
+    return settings.ORDERS_SWEEP_AFTER_SECONDS
 
 
 def _backoff(retries: int, base: int = 2, cap: int = 60) -> int:

@@ -15,13 +15,11 @@ from marketplace.orders.payments.base import ProviderError, ProviderResult, Webh
 def bank_details() -> dict:
     """Where buyers send the money: this deployment's account, from the environment
     (``ORDERS_BANK_ACCOUNT_*``); there is no built-in fallback account."""
-    return dict(getattr(settings, "ORDERS_BANK_ACCOUNT", None) or {})
+    return dict(settings.ORDERS_BANK_ACCOUNT)
 
 
 def enabled() -> bool:
-    return bool(getattr(settings, "ORDERS_BANK_TRANSFER", False)) and bool(
-        bank_details().get("iban")
-    )
+    return settings.ORDERS_BANK_TRANSFER and bool(bank_details().get("iban"))
 
 
 class BankTransferProvider:

@@ -48,7 +48,7 @@ PROVIDERS: dict[str, PaymentProvider] = {
 def enabled_providers() -> set[str]:
     from marketplace.orders.payments import banktransfer
 
-    card = getattr(settings, "ORDERS_CARD_PROVIDER", "")
+    card = settings.ORDERS_CARD_PROVIDER
     bank = ["bank_transfer"] if banktransfer.enabled() else []
     return {*bank, *([card] if card else [])}
 
@@ -56,7 +56,7 @@ def enabled_providers() -> set[str]:
 def provider_for_method(method: str) -> str:
     """Which provider takes a checkout payment method ("card" is configurable)."""
     if method == "card":
-        return getattr(settings, "ORDERS_CARD_PROVIDER", "") or "none"
+        return settings.ORDERS_CARD_PROVIDER or "none"
     return method
 
 

@@ -60,9 +60,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 
 def secret() -> bytes:
-    value = getattr(settings, "ORDERS_TEST_PROVIDER_SECRET", "") or (
-        "test-provider:" + settings.SECRET_KEY
-    )
+    value = settings.ORDERS_TEST_PROVIDER_SECRET or ("test-provider:" + settings.SECRET_KEY)
     return value.encode()
 
 
