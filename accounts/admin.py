@@ -2,7 +2,6 @@ from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
 from allauth.account.models import EmailAddress
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts import services
@@ -16,6 +15,7 @@ from accounts.models import (
     ShopMembership,
     User,
 )
+from marketplace.core.admin_actions import action_with_reason
 from marketplace.core.admin_permissions import requires
 from marketplace.core.errors import DomainError
 
@@ -62,38 +62,17 @@ class ShopEventInline(admin.TabularInline):
 
 
 def _review_with_reason(modeladmin, request, queryset, *, service, title, verb):
-    """Intermediate page asking for the reason the seller will read, then the service call."""
-    if "apply" in request.POST:
-        form = ShopReviewReasonForm(request.POST)
-        if form.is_valid():
-            done = 0
-            for shop in queryset.order_by("pk"):
-                try:
-                    service(
-                        shop=shop,
-                        actor=request.user,
-                        reason=form.cleaned_data["reason"],
-                        now=timezone.now(),
-                    )
-                    done += 1
-                except DomainError as exc:
-                    modeladmin.message_user(request, f"{shop}: {exc.message}", messages.ERROR)
-            if done:
-                modeladmin.message_user(request, f"{verb} {done} shop(s).", messages.SUCCESS)
-            return None
-    else:
-        form = ShopReviewReasonForm()
-    return TemplateResponse(
+    """Reject or suspend with the reason the seller will read (one page for every admin)."""
+    return action_with_reason(
+        modeladmin,
         request,
-        "admin/action_reason.html",
-        {
-            **modeladmin.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "objects": queryset,
-            "action": request.POST.get("action"),
-            "opts": modeladmin.model._meta,
-        },
+        queryset,
+        title=title,
+        apply=lambda shop, reason: service(
+            shop=shop, actor=request.user, reason=reason, now=timezone.now()
+        ),
+        form_class=ShopReviewReasonForm,
+        done=lambda n: f"{verb} {n} shop(s).",
     )
 
 

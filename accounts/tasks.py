@@ -8,14 +8,11 @@ from celery import shared_task
 from django.utils import timezone
 
 from accounts import services
+from marketplace.core.retry import backoff
 
 # Errors worth another try: the mail server is down, slow or refused us for now.
 TRANSIENT_EMAIL_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError, OSError)
 MAX_EMAIL_RETRIES = 5
-
-
-def _backoff(retries: int) -> int:
-    return min(600, 30 * 2**retries)
 
 
 @shared_task(bind=True, max_retries=MAX_EMAIL_RETRIES)
@@ -28,15 +25,24 @@ def deliver_notification_email(self, notification_id: int) -> None:
                 notification_id=notification_id, reason=f"{type(exc).__name__}: {exc}"
             )
             return
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        raise self.retry(
+            exc=exc, countdown=backoff(self.request.retries, base=30, cap=600)
+        ) from exc
 
 
-@shared_task(bind=True, max_retries=MAX_EMAIL_RETRIES)
-def send_invitation_email(self, invitation_id: int) -> None:
-    try:
-        services.deliver_invitation_email(invitation_id=invitation_id)
-    except TRANSIENT_EMAIL_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+# Tasks that only retry: Celery waits 30, 60, 120 ... 600 s, as above.
+EMAIL_RETRY = {
+    "autoretry_for": TRANSIENT_EMAIL_ERRORS,
+    "max_retries": MAX_EMAIL_RETRIES,
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "retry_jitter": False,
+}
+
+
+@shared_task(**EMAIL_RETRY)
+def send_invitation_email(invitation_id: int) -> None:
+    services.deliver_invitation_email(invitation_id=invitation_id)
 
 
 @shared_task
@@ -48,11 +54,8 @@ def sweep_notification_emails() -> int:
     return len(ids)
 
 
-@shared_task(bind=True, max_retries=MAX_EMAIL_RETRIES)
-def send_staff_mfa_enrolment_link(self, user_id: int) -> None:
+@shared_task(**EMAIL_RETRY)
+def send_staff_mfa_enrolment_link(user_id: int) -> None:
     from accounts.staff_mfa import send_enrolment_link
 
-    try:
-        send_enrolment_link(user_id=user_id)
-    except TRANSIENT_EMAIL_ERRORS as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    send_enrolment_link(user_id=user_id)

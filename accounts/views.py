@@ -23,6 +23,7 @@ from accounts.forms import (
 from accounts.models import Address, Notification, Shop, ShopInvitation, ShopMembership
 from accounts.navigation import dashboard_context
 from marketplace.core.errors import DomainError
+from marketplace.core.http import next_or
 
 
 @login_required
@@ -76,7 +77,7 @@ def address_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             make_default=form.cleaned_data["make_default"],
         )
         messages.success(request, _("The address was saved."))
-        return redirect(_next_or(request, reverse("accounts:address-list")))
+        return redirect(next_or(request, reverse("accounts:address-list")))
     return render(request, "accounts/address_form.html", {"form": form, "address": address})
 
 
@@ -273,10 +274,3 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         "accounts/invitation_accept.html",
         {"invitation": invitation, "is_open": invitation.is_open(timezone.now())},
     )
-
-
-def _next_or(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return target
-    return default

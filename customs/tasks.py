@@ -8,6 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from marketplace.core.retry import backoff
+
 logger = logging.getLogger(__name__)
 
 
@@ -22,7 +24,9 @@ def import_ecb_rates(self) -> int:
     try:
         data = fx.fetch_ecb_xml(url)
     except OSError as exc:  # network down, DNS, timeout: try again later
-        raise self.retry(exc=exc, countdown=min(600, 60 * 2**self.request.retries)) from exc
+        raise self.retry(
+            exc=exc, countdown=backoff(self.request.retries, base=60, cap=600)
+        ) from exc
     result = fx.import_ecb_xml(data, source=url)
     logger.info("ECB rates imported from %s: %s", url, result)
     return result.created + result.updated
@@ -30,12 +34,8 @@ def import_ecb_rates(self) -> int:
 
 # Errors worth another try: storage or database briefly unavailable.
 TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
+# 10, 20, 40, 80 s between tries: well under the broker's visibility timeout.
 MAX_RENDER_RETRIES = 4
-
-
-def _backoff(retries: int) -> int:
-    # 10, 20, 40, 80 s: well under the broker's visibility timeout.
-    return min(600, 10 * 2**retries)
 
 
 @shared_task(bind=True, max_retries=MAX_RENDER_RETRIES, acks_late=True, reject_on_worker_lost=True)
@@ -50,7 +50,9 @@ def render_declaration_documents(self, job_id: int) -> str:
         if self.request.retries >= self.max_retries:
             services.fail_paperwork_job(job_id=job_id, reason=f"{type(exc).__name__}: {exc}")
             return "failed"
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+        raise self.retry(
+            exc=exc, countdown=backoff(self.request.retries, base=10, cap=600)
+        ) from exc
     except Exception as exc:
         # A bug or bad data: retrying will not help. Record it where admins and sellers see it.
         logger.exception("paperwork job %s failed", job_id)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import Shop, ShopMembership
+from marketplace.core.http import next_or
 from marketplace.listings import buyer, fragments
 from marketplace.listings.catalog import (
     BrowseQuery,
@@ -217,11 +217,7 @@ def shop_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def preferences(request: HttpRequest) -> HttpResponse:
     """The buyer's display currency and "ship to" country (a page, and the header's form)."""
-    target = request.POST.get("next") or request.GET.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = "/"
+    target = next_or(request, "/")
     if request.method != "POST":
         form = PreferencesForm(
             initial={

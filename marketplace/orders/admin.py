@@ -10,9 +10,9 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from marketplace.core.admin_actions import action_with_reason
 from marketplace.core.admin_permissions import requires
 from marketplace.core.errors import DomainError
 from marketplace.orders import ledger
@@ -113,33 +113,15 @@ class ReasonForm(forms.Form):
 
 
 def _with_reason(modeladmin, request, queryset, *, title: str, apply):
-    """An intermediate page asking the reason the buyer will read, then ``apply(obj, reason)``."""
-    if "apply" in request.POST:
-        form = ReasonForm(request.POST)
-        if form.is_valid():
-            done = 0
-            for obj in queryset.order_by("pk"):
-                try:
-                    apply(obj, form.cleaned_data["reason"])
-                    done += 1
-                except DomainError as exc:
-                    modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
-            if done:
-                modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
-            return None
-    else:
-        form = ReasonForm()
-    return TemplateResponse(
+    """Ask the reason the buyer will read, then ``apply(obj, reason)``."""
+    return action_with_reason(
+        modeladmin,
         request,
-        "admin/action_reason.html",
-        {
-            **modeladmin.admin_site.each_context(request),
-            "title": title,
-            "form": form,
-            "objects": queryset,
-            "action": request.POST.get("action"),
-            "opts": modeladmin.model._meta,
-        },
+        queryset,
+        title=title,
+        apply=apply,
+        form_class=ReasonForm,
+        done=lambda n: f"{title}: {n} done.",
     )
 
 

@@ -32,11 +32,15 @@ def sweep_after_seconds() -> int:
     return settings.ORDERS_SWEEP_AFTER_SECONDS
 
 
-def _backoff(retries: int, base: int = 2, cap: int = 60) -> int:
-    return min(cap, base * 2**retries)
-
-
-@shared_task(bind=True, max_retries=5, acks_late=True)
+@shared_task(
+    bind=True,
+    max_retries=5,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=False,
+)
 def notify_order_event(self, event_id: int) -> bool:
     from marketplace.orders import notifications
     from marketplace.orders.models import OrderEvent
@@ -48,10 +52,7 @@ def notify_order_event(self, event_id: int) -> bool:
     )
     if event is None or event.notified_at is not None:
         return False
-    try:
-        notifications.send_for_event(event)
-    except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries, 10, 600)) from exc
+    notifications.send_for_event(event)  # a transient error is retried (autoretry_for)
     OrderEvent.objects.filter(pk=event_id, notified_at__isnull=True).update(
         notified_at=timezone.now()
     )
@@ -97,7 +98,15 @@ def reconcile_payments() -> int:
     return service.reconcile_payments(now=timezone.now())
 
 
-@shared_task(bind=True, max_retries=8, acks_late=True)
+@shared_task(
+    bind=True,
+    max_retries=8,
+    acks_late=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=5,
+    retry_backoff_max=600,
+    retry_jitter=False,
+)
 def deliver_test_webhook(self, payload: dict) -> str:
     """The test provider "calling" our webhook: signed, through the same handler."""
     from marketplace.orders.payments import service
@@ -107,15 +116,12 @@ def deliver_test_webhook(self, payload: dict) -> str:
         # Only the test provider "delivers" webhooks from inside our own workers.
         return "test provider disabled"
     body = json.dumps(payload, sort_keys=True).encode()
-    try:
-        return service.handle_webhook(
-            provider_name="test",
-            body=body,
-            headers={SIGNATURE_HEADER: sign(body)},
-            now=timezone.now(),
-        )
-    except TRANSIENT as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries, 5, 600)) from exc
+    return service.handle_webhook(
+        provider_name="test",
+        body=body,
+        headers={SIGNATURE_HEADER: sign(body)},
+        now=timezone.now(),
+    )
 
 
 @shared_task

@@ -20,11 +20,11 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.core.errors import DomainError
+from marketplace.core.http import next_or
 from marketplace.listings import buyer as catalog_buyer
 from marketplace.listings.models import Variant
 from marketplace.orders import cart as carts
@@ -73,15 +73,6 @@ def current_cart(request: HttpRequest, *, create: bool = False) -> Cart | None:
     return cart
 
 
-def _next_or(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
 def _destination(request: HttpRequest, cart: Cart | None) -> str:
     if cart is not None and cart.destination_country:
         return cart.destination_country.code
@@ -111,7 +102,7 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
 @require_POST
 def cart_add(request: HttpRequest) -> HttpResponse:
     form = AddToCartForm(request.POST)
-    back = _next_or(request, reverse("orders:cart"))
+    back = next_or(request, reverse("orders:cart"))
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
