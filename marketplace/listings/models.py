@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.models import Shop, User
+from marketplace.core.fields import MoneyField
 from marketplace.core.money import CURRENCY_CHOICES
 from marketplace.core.state import StateMachine
 
@@ -140,10 +141,10 @@ class ShippingRate(models.Model):
     service_level = models.CharField(
         _("service level"), max_length=10, choices=ServiceLevel.choices
     )
-    first_item = models.DecimalField(
+    first_item = MoneyField(
         _("first item"), max_digits=10, decimal_places=2, validators=[MinValueValidator(0)]
     )
-    additional_item = models.DecimalField(
+    additional_item = MoneyField(
         _("each additional item"),
         max_digits=10,
         decimal_places=2,
@@ -229,12 +230,8 @@ class Listing(StateMachine, models.Model):
     # Summaries kept by the services that write variants, images and customs data, so list
     # pages read one row per listing: never edit them by hand.
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, editable=False)
-    price_min = models.DecimalField(
-        max_digits=12, decimal_places=2, null=True, blank=True, editable=False
-    )
-    price_max = models.DecimalField(
-        max_digits=12, decimal_places=2, null=True, blank=True, editable=False
-    )
+    price_min = MoneyField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
+    price_max = MoneyField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
     # price_min in EUR at the latest ECB rate: the order of "sort by price" (any single
     # currency gives the same order). Displayed prices are always converted live.
     sort_price = models.DecimalField(
@@ -368,7 +365,7 @@ class Variant(models.Model):
     )
     # e.g. {"size": "M", "colour": "Blue"}; keys and values are short strings.
     options = models.JSONField(_("options"), default=dict, blank=True)
-    price = models.DecimalField(
+    price = MoneyField(
         _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
     )
     stock = models.PositiveIntegerField(_("stock"), default=0)

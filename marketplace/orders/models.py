@@ -25,16 +25,17 @@ from django_countries.fields import CountryField
 
 from accounts.models import Address, Shop, User
 from marketplace.core.addresses import PostalAddress, format_lines
+from marketplace.core.fields import MoneyField
 from marketplace.core.state import StateMachine
 from marketplace.listings.models import Variant
 
 ZERO = Decimal("0")
 
 
-def money_field(verbose_name: str = "", **kwargs) -> models.DecimalField:
+def money_field(verbose_name: str = "", **kwargs) -> MoneyField:
     """Amounts of any currency: 3 decimal places cover KWD/BHD; JPY stores ``.000``."""
     kwargs.setdefault("default", ZERO)
-    return models.DecimalField(verbose_name, max_digits=14, decimal_places=3, **kwargs)
+    return MoneyField(verbose_name, **kwargs)
 
 
 def currency_field(verbose_name: str = "", **kwargs) -> models.CharField:
