@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -483,10 +482,6 @@ def _render_document(declaration: CustomsDeclaration, *, kind: str, version: int
         return
     render, content_type = RENDERERS[kind]
     data = render(declaration)
-    delay = float(getattr(settings, "CUSTOMS_RENDER_DELAY_SECONDS", 0) or 0)
-    if delay:
-        # Test-only: widen the window in which a killed worker leaves a job half done.
-        time.sleep(delay)
     ext = "json" if kind == CustomsDocument.Kind.ADVANCE_DATA else "pdf"
     name = f"customs/{declaration.pk}/{kind}-v{version}.{ext}"
     if default_storage.exists(name):

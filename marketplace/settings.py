@@ -460,8 +460,6 @@ CUSTOMS_SWEEP_AFTER_SECONDS = env_int("CUSTOMS_SWEEP_AFTER_SECONDS", 120)
 # How old unsent order work (notifications, paperwork outcomes) must be before a sweeper
 # republishes it: its first publish may still be on its way.
 ORDERS_SWEEP_AFTER_SECONDS = env_int("ORDERS_SWEEP_AFTER_SECONDS", 120)
-# Test-only: make renderers sleep so a test can kill a worker mid-render.
-CUSTOMS_RENDER_DELAY_SECONDS = env_decimal("CUSTOMS_RENDER_DELAY_SECONDS", Decimal(0))
 
 # --- Security ----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -22,3 +22,28 @@ if os.environ.get("TEST_EMAIL_FILE_PATH"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CUSTOMS_TAX_SCHEME_IDS = {"IOSS": "IM2760000001"}
+
+# CUSTOMS_RENDER_DELAY_SECONDS (tests only, never a product setting): every customs renderer
+# sleeps after rendering, widening the window in which a test kills a worker mid-job.
+_RENDER_DELAY = float(os.environ.get("CUSTOMS_RENDER_DELAY_SECONDS") or 0)
+if _RENDER_DELAY:
+    from celery.signals import task_prerun
+
+    def _slow_renderers(**kwargs) -> None:
+        import time
+
+        from customs import documents
+
+        for kind, (render, content_type) in list(documents.RENDERERS.items()):
+            if getattr(render, "slowed", False):
+                continue
+
+            def slow(declaration, _render=render):
+                data = _render(declaration)
+                time.sleep(_RENDER_DELAY)
+                return data
+
+            slow.slowed = True
+            documents.RENDERERS[kind] = (slow, content_type)
+
+    task_prerun.connect(_slow_renderers, weak=False)

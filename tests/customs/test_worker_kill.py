@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 from unittest import mock
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -19,13 +18,13 @@ from tests.customs.factories import make_declaration
 from tests.factories import ShopFactory
 from tests.workers import celery_worker, wait_until
 
-REDIS_DB = 4  # this app's own Redis database for worker tests
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
 def _broker_url() -> str:
-    parts = urlsplit(os.environ.get("REDIS_URL") or settings.REDIS_URL)
-    return urlunsplit(parts._replace(path=f"/{REDIS_DB}"))
+    # The runner's own Redis database (REDIS_URL): the test flushes it, so it must never be
+    # a fixed number another process on a shared Redis may be using.
+    return os.environ.get("REDIS_URL") or settings.REDIS_URL
 
 
 WORKER_ENV = {
