@@ -25,6 +25,7 @@ from marketplace.orders.checkout import place_order, price_cart
 from marketplace.orders.payments import service as payments
 from marketplace.orders.payments.testprovider import SUCCESS
 from tests.factories import AddressFactory, ShopFactory
+from tests.listings.factories import make_listing as make_catalog_listing
 
 EU = ["DE", "FR", "ES", "IT", "NL", "AT", "BE"]
 GOOD_CARD = {"card_number": SUCCESS, "expiry": "12/34"}
@@ -107,27 +108,23 @@ def make_listing(
     profile: ShippingProfile | None = None,
     weight: str = "0.200",
 ) -> Variant:
-    """An active listing with one variant; returns the variant."""
+    """An active listing with one variant (the catalog's own builder); returns the variant."""
     profile = profile or shop.shipping_profiles.order_by("pk").first() or make_profile(shop)
-    listing = Listing(
-        shop=shop,
+    listing = make_catalog_listing(
+        shop,
         title=title,
         description="Made with care.",
         category=category(),
-        shipping_profile=profile,
-        **(T_SHIRT if customs is None else customs),
-    )
-    sku = sku or f"{shop.slug[:10].upper()}-{Listing.objects.count() + 1}"
-    listing = catalog.save_listing(
-        listing=listing,
+        profile=profile,
+        customs=T_SHIRT if customs is None else customs,
         variants=[
-            Variant(sku=sku, price=Decimal(price), stock=stock, net_weight_kg=Decimal(weight))
+            {
+                "sku": sku or f"{shop.slug[:10].upper()}-{Listing.objects.count() + 1}",
+                "price": price,
+                "stock": stock,
+                "weight": weight,
+            }
         ],
-        actor=None,
-        now=timezone.now(),
-    )
-    catalog.change_listing_status(
-        listing=listing, target=Listing.Status.ACTIVE, actor=None, now=timezone.now()
     )
     return listing.variants.get()
 
