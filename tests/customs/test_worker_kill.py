@@ -87,6 +87,6 @@ def test_worker_killed_mid_render_leaves_exactly_one_document_per_kind(rules, tm
         .order_by("kind")
         .values_list("kind", "version")
     )
-    assert kinds == [("advance_data", 1), ("cn22", 1), ("invoice", 1)]
+    assert kinds == [("advance_data", 1), ("cn22", 1), ("cn22_label", 1), ("invoice", 1)]
     job.refresh_from_db()
     assert job.attempts == 2

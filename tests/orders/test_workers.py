@@ -67,7 +67,8 @@ def documents_by_parcel() -> dict[int, list[tuple[str, int]]]:
     return found
 
 
-ONE_SET = [("advance_data", 1), ("cn22", 1), ("invoice", 1)]
+# A CN22 parcel gets the CN22 on A4 and at label size (customs.documents.kinds_for).
+ONE_SET = [("advance_data", 1), ("cn22", 1), ("cn22_label", 1), ("invoice", 1)]
 
 
 def test_a_worker_killed_while_rendering_paperwork_leaves_exactly_one_set(
