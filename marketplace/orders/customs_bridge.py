@@ -24,7 +24,13 @@ from django.utils.translation import gettext as _
 from accounts.models import Address, Shop, User
 from customs import fx
 from customs.landed_cost import Consignment, ConsignmentLine, QuoteResult
-from customs.models import CustomsDocument, PaperworkJob, Regime, ScreeningHit
+from customs.models import (
+    CustomsDeclaration,
+    CustomsDocument,
+    PaperworkJob,
+    Regime,
+    ScreeningHit,
+)
 from marketplace.core.errors import DomainError
 from marketplace.core.money import quantize
 from marketplace.listings.models import Variant
@@ -413,6 +419,32 @@ def set_tracking_number(*, declaration_id: int, tracking_number: str) -> None:
 
     set_item_id(
         declaration=CustomsDeclaration.objects.get(pk=declaration_id), item_id=tracking_number
+    )
+
+
+CATEGORY_CHOICES = CustomsDeclaration.Category.choices
+
+
+def declaration_category(*, declaration_id: int | None) -> tuple[str, str] | None:
+    """The declaration's category of item and its explanation (box 10), if declared."""
+    if declaration_id is None:
+        return None
+    return (
+        CustomsDeclaration.objects.filter(pk=declaration_id)
+        .values_list("category", "category_explanation")
+        .first()
+    )
+
+
+def set_category(*, declaration_id: int, category: str, explanation: str) -> bool:
+    """The seller's category of item; customs renders a new version of the documents.
+    False when nothing changed."""
+    from customs.services import set_category as customs_set_category
+
+    declaration = CustomsDeclaration.objects.get(pk=declaration_id)
+    return (
+        customs_set_category(declaration=declaration, category=category, explanation=explanation)
+        is not None
     )
 
 

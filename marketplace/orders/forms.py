@@ -140,6 +140,24 @@ class ReasonForm(forms.Form):
     )
 
 
+class CategoryForm(forms.Form):
+    """CN22/CN23 box 10, chosen by the seller per parcel (a sale by default)."""
+
+    category = forms.ChoiceField(label=_("Category of item"))
+    explanation = forms.CharField(
+        label=_("Explanation"),
+        max_length=200,
+        required=False,
+        help_text=_("Needed for “Other”, e.g. “repair and return, no change of owner”."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from marketplace.orders.customs_bridge import CATEGORY_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = CATEGORY_CHOICES
+
+
 class ShipForm(forms.Form):
     carrier = forms.ChoiceField(label=_("Carrier"), choices=ShopOrder.Carrier.choices)
     tracking_number = forms.CharField(

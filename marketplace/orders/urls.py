@@ -66,6 +66,11 @@ urlpatterns = [
         name="seller-order-refund",
     ),
     path(
+        "sell/<slug:slug>/orders/<str:number>/paperwork/category/",
+        seller.seller_declaration_category,
+        name="seller-declaration-category",
+    ),
+    path(
         "sell/<slug:slug>/orders/<str:number>/paperwork/retry/",
         seller.seller_paperwork_retry,
         name="seller-paperwork-retry",

@@ -492,3 +492,26 @@ def test_an_intra_eu_parcel_needs_no_paperwork_and_is_ready_to_ship_at_once(
     )
     so.refresh_from_db()
     assert so.status == ShopOrder.Status.SHIPPED
+
+
+def test_the_seller_sets_the_category_of_item_and_the_documents_are_made_again(
+    paid_order, us_shop, seller, other_seller, client_for, run_on_commit
+):
+    so = parcel(paid_order, us_shop)
+    url = reverse("orders:seller-declaration-category", args=[us_shop.slug, paid_order.number])
+    client = client_for(seller)
+    detail = client.get(
+        reverse("orders:seller-order-detail", args=[us_shop.slug, paid_order.number])
+    )
+    assert 'name="category"' in detail.content.decode()
+    response = client.post(url, {"category": "other", "explanation": ""}, follow=True)
+    assert "explain what is sent" in response.content.decode()
+    with run_on_commit():
+        response = client.post(url, {"category": "commercial_sample", "explanation": ""})
+    assert response.status_code == 302
+    declaration = CustomsDeclaration.objects.get(pk=so.declaration_id)
+    assert declaration.category == "commercial_sample"
+    assert declaration.documents.filter(version=2).count() == 4
+    assert client_for(other_seller).post(url, {"category": "gift"}).status_code == 404
+    declaration.refresh_from_db()
+    assert declaration.category == "commercial_sample"

@@ -73,6 +73,7 @@ RULES = {
     "orders:seller-orders": Rule(MEMBER, kwargs=_shop, **SELLER),
     "orders:seller-order-detail": Rule(MEMBER, kwargs=_shop_order, **SELLER),
     "orders:seller-order-ship": Rule(MEMBER, kwargs=_shop_order, method="post", **SELLER),
+    "orders:seller-declaration-category": Rule(MEMBER, kwargs=_shop_order, method="post", **SELLER),
     "orders:seller-order-deliver": Rule(MEMBER, kwargs=_shop_order, method="post", **SELLER),
     "orders:seller-order-cancel": Rule(OWNER, kwargs=_shop_order, method="post", **SELLER),
     "orders:seller-order-refund": Rule(OWNER, kwargs=_shop_order, **SELLER),

@@ -28,6 +28,7 @@ from marketplace.core.errors import DomainError
 from marketplace.orders import customs_bridge, ledger
 from marketplace.orders.access import shop_order_for_member
 from marketplace.orders.forms import (
+    CategoryForm,
     ReasonForm,
     RefundForm,
     ShipForm,
@@ -126,8 +127,16 @@ def _seller_detail_context(request: HttpRequest, shop_order: ShopOrder, **forms)
         "ship_form": forms.get("ship_form")
         or ShipForm(initial={"carrier": "post" if shop_order.service_level == "postal" else ""}),
         "cancel_form": forms.get("cancel_form") or ReasonForm(),
+        "category_form": _category_form(shop_order),
         "quote": (shop_order.quote or {}).get("quote", {}),
     }
+
+
+def _category_form(shop_order: ShopOrder):
+    current = customs_bridge.declaration_category(declaration_id=shop_order.declaration_id)
+    if current is None:
+        return None
+    return CategoryForm(initial={"category": current[0], "explanation": current[1]})
 
 
 @login_required
@@ -231,6 +240,30 @@ def seller_order_refund(request: HttpRequest, slug: str, number: str) -> HttpRes
             "form": form,
         },
     )
+
+
+@login_required
+@require_POST
+def seller_declaration_category(request: HttpRequest, slug: str, number: str) -> HttpResponse:
+    shop_order = shop_order_for_member(request, slug, number)
+    form = CategoryForm(request.POST)
+    if shop_order.declaration_id is None or not shop_order.before_shipment:
+        messages.error(request, _("The category can change only before the parcel ships."))
+    elif not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+    else:
+        try:
+            changed = customs_bridge.set_category(
+                declaration_id=shop_order.declaration_id,
+                category=form.cleaned_data["category"],
+                explanation=form.cleaned_data["explanation"],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            if changed:
+                messages.success(request, _("Category saved: the documents are made again."))
+    return redirect("orders:seller-order-detail", slug=slug, number=number)
 
 
 @login_required
