@@ -225,6 +225,28 @@ class Order(StateMachine, models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:order-detail", kwargs={"number": self.number})
 
+    def cancel_refusal(self, shop_orders: list[ShopOrder]) -> str:
+        """Why the buyer cannot cancel the order now ("" when they can): nothing may have
+        shipped and something must still be open."""
+        if any(not so.before_shipment and so.is_live for so in shop_orders):
+            return str(
+                _(
+                    "Part of this order has shipped: it can no longer be cancelled. "
+                    "Ask the shop for a refund instead."
+                )
+            )
+        if not any(so.is_live for so in shop_orders):
+            return str(_("This order is already closed."))
+        return ""
+
+    def available_transitions(self, user=None, *, shop_orders=None) -> list[str]:
+        """What ``user`` may do with the order now: "cancel" (its buyer only)."""
+        if user is None or user.pk != self.buyer_id:
+            return []
+        if shop_orders is None:
+            shop_orders = list(self.shop_orders.all())
+        return [] if self.cancel_refusal(shop_orders) else ["cancel"]
+
     def ship_to(self) -> PostalAddress:
         return PostalAddress(
             country=self.ship_country.code,

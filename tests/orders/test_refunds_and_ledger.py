@@ -216,7 +216,14 @@ def test_the_buyer_cancels_a_paid_order_before_shipment(
     assert LedgerEntry.objects.filter(kind="refund").count() == 2
 
 
-def test_the_buyer_cannot_cancel_once_a_parcel_shipped(paid_order, buyer, us_shop, seller):
+def test_the_buyer_cannot_cancel_once_a_parcel_shipped(
+    paid_order, buyer, us_shop, seller, client_for
+):
+    page = reverse("orders:order-detail", args=[paid_order.number])
+    cancel = reverse("orders:order-cancel", args=[paid_order.number])
+    assert paid_order.available_transitions(buyer) == ["cancel"]
+    assert paid_order.available_transitions(seller) == []  # only the buyer cancels here
+    assert cancel in client_for(buyer).get(page).content.decode()
     fulfilment.ship_shop_order(
         shop_order=parcel(paid_order, us_shop),
         carrier="post",
@@ -226,6 +233,9 @@ def test_the_buyer_cannot_cancel_once_a_parcel_shipped(paid_order, buyer, us_sho
     )
     with pytest.raises(DomainError, match="has shipped"):
         refunds.cancel_order(order=paid_order, actor=buyer, reason="late", now=timezone.now())
+    # The page asks the same rule as the service: no cancel form any more.
+    assert paid_order.available_transitions(buyer) == []
+    assert cancel not in client_for(buyer).get(page).content.decode()
 
 
 def test_cancelling_an_unpaid_bank_transfer_order_releases_stock_and_voids_the_payment(

@@ -64,16 +64,10 @@ def cancel_order(*, order: Order, actor: User | None, reason: str, now: datetime
     with transaction.atomic():
         order = lock_order(order)
         shop_orders = lock_shop_orders(order)
-        if any(not so.before_shipment and so.is_live for so in shop_orders):
-            raise DomainError(
-                _(
-                    "Part of this order has shipped: it can no longer be cancelled. "
-                    "Ask the shop for a refund instead."
-                )
-            )
+        refusal = order.cancel_refusal(shop_orders)
+        if refusal:
+            raise DomainError(refusal)
         live = [so for so in shop_orders if so.is_live]
-        if not live:
-            raise DomainError(_("This order is already closed."))
         if order.status == Order.Status.PENDING_PAYMENT:
             restock(open_quantities(live))
             close_lines(live)

@@ -317,11 +317,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
             declaration_id=shop_order.declaration_id, kinds=customs_bridge.BUYER_DOCUMENT_KINDS
         )
     payment = order.payments.order_by("-pk").first()
-    cancellable = order.status in (
-        Order.Status.PENDING_PAYMENT,
-        Order.Status.PAID,
-        Order.Status.PAPERWORK_READY,
-    ) and all(so.before_shipment or not so.is_live for so in shop_orders)
+    cancellable = "cancel" in order.available_transitions(request.user, shop_orders=shop_orders)
     return render(
         request,
         "orders/order_detail.html",
