@@ -330,6 +330,47 @@ def import_ecb_xml(data: bytes, *, source: str) -> ImportResult:
     return store_rates(parse_ecb_xml(data), kind=Kind.ECB_DAILY, source=source)
 
 
+MANUAL_COLUMNS = ("currency", "date", "rate_per_eur", "source")
+
+
+def import_manual_csv(data: bytes, *, source: str) -> ImportResult:
+    """Import dated manual rates (``currency,date,rate_per_eur,source``: customs/data/fx/
+    manual_rates.csv's format, e.g. a central bank's euro quotation for KES or NGN). Every row
+    must name its own source; ``source`` is only used when a row leaves it blank."""
+    import csv
+    import io
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DomainError(_("The manual rates file is not UTF-8 text.")) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ())[: len(MANUAL_COLUMNS)] != MANUAL_COLUMNS:
+        raise DomainError(
+            _("The manual rates file needs the columns %(c)s.") % {"c": ",".join(MANUAL_COLUMNS)}
+        )
+    by_source: dict[str, dict[date, dict[str, Decimal]]] = {}
+    for n, row in enumerate(reader, start=2):
+        currency = (row["currency"] or "").strip().upper()
+        try:
+            when = date.fromisoformat((row["date"] or "").strip())
+            value = Decimal((row["rate_per_eur"] or "").strip())
+        except (ValueError, InvalidOperation) as exc:
+            raise DomainError(_("Line %(n)d: bad date or rate.") % {"n": n}) from exc
+        if len(currency) != 3 or not currency.isalpha() or not value.is_finite() or value <= 0:
+            raise DomainError(_("Line %(n)d: bad currency or rate.") % {"n": n})
+        row_source = (row["source"] or "").strip() or source
+        by_source.setdefault(row_source, {}).setdefault(when, {})[currency] = value
+    total = ImportResult()
+    for row_source, days in by_source.items():
+        result = store_rates(days, kind=Kind.MANUAL, source=row_source[:255])
+        total.days += result.days
+        total.created += result.created
+        total.updated += result.updated
+        total.unchanged += result.unchanged
+    return total
+
+
 def fetch_ecb_xml(url: str, *, timeout: float = 20) -> bytes:
     """Download an ECB feed. Only called by the periodic task, never by requests or tests."""
     if not url.startswith(("https://", "http://", "file://")):

@@ -118,11 +118,8 @@ def load_hs_codes() -> LoadReport:
 
 
 def load_exchange_rates() -> LoadReport:
-    from datetime import date
-    from decimal import Decimal
 
     from customs import fx
-    from customs.models import ExchangeRate
 
     report = LoadReport("exchange rates")
     result = fx.import_ecb_xml(
@@ -135,17 +132,10 @@ def load_exchange_rates() -> LoadReport:
         result.unchanged,
     )
     report.notes.append(f"ECB {result.first}..{result.last}")
-    manual: dict = {}
-    with MANUAL_RATES_FILE.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            manual.setdefault((row["source"]), {}).setdefault(date.fromisoformat(row["date"]), {})[
-                row["currency"].upper()
-            ] = Decimal(row["rate_per_eur"])
-    for source, days in manual.items():
-        r = fx.store_rates(days, kind=ExchangeRate.Kind.MANUAL, source=source)
-        report.created += r.created
-        report.updated += r.updated
-        report.unchanged += r.unchanged
+    r = fx.import_manual_csv(MANUAL_RATES_FILE.read_bytes(), source=MANUAL_RATES_FILE.name)
+    report.created += r.created
+    report.updated += r.updated
+    report.unchanged += r.unchanged
     return report
 
 

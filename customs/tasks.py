@@ -32,6 +32,24 @@ def import_ecb_rates(self) -> int:
     return result.created + result.updated
 
 
+@shared_task(bind=True, max_retries=3)
+def import_manual_rates(self) -> int:
+    """Import dated manual rates (KES, NGN, RWF ...) from ``settings.MANUAL_RATES_URL`` (a CSV
+    in customs/data/fx/manual_rates.csv's format); does nothing when it is unset."""
+    from customs import fx
+
+    url = getattr(settings, "MANUAL_RATES_URL", None)
+    if not url:
+        return 0
+    try:
+        data = fx.fetch_ecb_xml(url)  # any http(s)/file URL; the bytes are parsed as CSV
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=min(600, 60 * 2**self.request.retries)) from exc
+    result = fx.import_manual_csv(data, source=url)
+    logger.info("manual rates imported from %s: %s", url, result)
+    return result.created + result.updated
+
+
 # Errors worth another try: storage or database briefly unavailable.
 TRANSIENT_ERRORS = (OSError, OperationalError, InterfaceError)
 # 10, 20, 40, 80 s between tries: well under the broker's visibility timeout.

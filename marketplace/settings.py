@@ -220,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customs.tasks.sweep_paperwork_jobs",
         "schedule": timedelta(minutes=2),
     },
+    "import-manual-rates": {
+        # A no-op unless MANUAL_RATES_URL is set (central-bank rates the ECB does not publish).
+        "task": "customs.tasks.import_manual_rates",
+        "schedule": timedelta(hours=12),
+    },
     "import-ecb-rates": {
         # A no-op unless ECB_RATES_URL is set; the ECB publishes around 16:00 CET.
         "task": "customs.tasks.import_ecb_rates",
@@ -422,6 +427,9 @@ LISTINGS_CACHE_SECONDS = env_int("LISTINGS_CACHE_SECONDS", 120)
 # Customs: the ECB feed to import rates from (e.g. the eurofxref-hist-90d.xml URL). Unset
 # (the default) means no network at all: the bundled snapshot and manual rates are used.
 ECB_RATES_URL = env_str("ECB_RATES_URL")
+# A CSV of dated manual rates (currency,date,rate_per_eur,source) for currencies the ECB does
+# not publish (KES, NGN, RWF, ETB, GHS, UGX, TZS ...), imported twice a day when set.
+MANUAL_RATES_URL = env_str("MANUAL_RATES_URL")
 # A quote that needs an exchange rate past its validity (ECB daily: 5 days; the EU customs
 # rate: its month; manual rates: 40 days) is `incomplete` ("duty and tax unknown") when on;
 # when off (the local profile, whose bundled snapshot ages) only the admin warns.

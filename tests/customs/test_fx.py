@@ -146,3 +146,40 @@ def test_import_task_imports_from_the_configured_url_twice_idempotently(db, sett
     assert import_ecb_rates.delay().get() == 5
     assert import_ecb_rates.delay().get() == 0
     assert ExchangeRate.objects.filter(source=feed.as_uri()).count() == 5
+
+
+MANUAL_CSV = (
+    b"currency,date,rate_per_eur,source\n"
+    b"KES,2026-11-30,151.20,Test central bank euro quotation\n"
+    b"NGN,2026-11-30,1702.5,Test central bank euro quotation\n"
+)
+
+
+def test_manual_rates_task_imports_from_the_configured_url_twice_idempotently(
+    db, settings, tmp_path
+):
+    from customs.tasks import import_manual_rates
+
+    feed = tmp_path / "manual.csv"
+    feed.write_bytes(MANUAL_CSV)
+    settings.MANUAL_RATES_URL = feed.as_uri()
+    assert import_manual_rates.delay().get() == 2
+    assert import_manual_rates.delay().get() == 0
+    kes = ExchangeRate.objects.get(currency="KES", rate_kind="MANUAL")
+    assert (kes.rate, kes.source) == (Decimal("151.20"), "Test central bank euro quotation")
+    # KES 1,512.00 = EUR 10.00 through the manual rate.
+    assert fx.convert(Decimal("1512.00"), "KES", "EUR", on=date(2026, 12, 3)) == Decimal("10.00")
+    settings.MANUAL_RATES_URL = None
+    assert import_manual_rates.delay().get() == 0
+
+
+def test_a_bad_manual_rates_file_is_refused_with_the_line(db):
+    with pytest.raises(DomainError, match="columns"):
+        fx.import_manual_csv(b"cur,day\nKES,1\n", source="x")
+    with pytest.raises(DomainError, match="Line 4"):
+        fx.import_manual_csv(MANUAL_CSV + b"KES,2026-13-01,1,x\n", source="x")
+    with pytest.raises(DomainError, match="Line 2"):
+        fx.import_manual_csv(
+            b"currency,date,rate_per_eur,source\nKES,2026-11-30,-1,x\n", source="x"
+        )
+    assert not ExchangeRate.objects.filter(currency="KES").exists()
