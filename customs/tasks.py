@@ -38,13 +38,15 @@ def import_manual_rates(self) -> int:
     in customs/data/fx/manual_rates.csv's format); does nothing when it is unset."""
     from customs import fx
 
-    url = getattr(settings, "MANUAL_RATES_URL", None)
+    url = settings.MANUAL_RATES_URL
     if not url:
         return 0
     try:
         data = fx.fetch_ecb_xml(url)  # any http(s)/file URL; the bytes are parsed as CSV
     except OSError as exc:
-        raise self.retry(exc=exc, countdown=min(600, 60 * 2**self.request.retries)) from exc
+        raise self.retry(
+            exc=exc, countdown=backoff(self.request.retries, base=60, cap=600)
+        ) from exc
     result = fx.import_manual_csv(data, source=url)
     logger.info("manual rates imported from %s: %s", url, result)
     return result.created + result.updated
