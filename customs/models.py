@@ -12,6 +12,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from marketplace.core.state import StateMachine
+
 HS_EDITION = "HS2022"
 
 
@@ -669,8 +671,11 @@ class DeclarationLine(models.Model):
         return f"{self.quantity} x {self.description}"
 
 
-class PaperworkJob(models.Model):
-    """Outbox row: render one version of a declaration's documents (pending → done/failed)."""
+class PaperworkJob(StateMachine, models.Model):
+    """Outbox row: render one version of a declaration's documents (pending → done/failed).
+
+    The services move it with conditional UPDATEs (a claim is pending/expired-running →
+    running); every move they make is listed here (tests/customs check it)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -679,11 +684,15 @@ class PaperworkJob(models.Model):
         FAILED = "failed", _("failed")
 
     TRANSITIONS = {
-        Status.PENDING: {Status.RUNNING},
+        # Claimed by a worker; or failed for good before any worker claimed it.
+        Status.PENDING: {Status.RUNNING, Status.FAILED},
+        # Done (or superseded), failed for good, given back after a transient error, or
+        # re-claimed once a dead worker's lease ran out.
         Status.RUNNING: {Status.DONE, Status.FAILED, Status.PENDING, Status.RUNNING},
-        Status.FAILED: {Status.PENDING},
+        Status.FAILED: {Status.PENDING},  # an admin's retry
         Status.DONE: set(),
     }
+    ILLEGAL_TRANSITION = _("A paperwork job that is “%(old)s” cannot become “%(new)s”.")
 
     declaration = models.ForeignKey(
         CustomsDeclaration, on_delete=models.CASCADE, related_name="jobs"

@@ -43,3 +43,23 @@ def test_money_fields_keep_their_precision_and_change_no_migration():
     _name, path, _args, kwargs = orders_total.deconstruct()
     assert path == "django.db.models.DecimalField"
     assert kwargs["decimal_places"] == 3 and kwargs["default"] == Decimal("0")
+
+
+def test_the_paperwork_job_table_lists_every_move_the_customs_services_make():
+    """customs.services moves jobs with conditional UPDATEs; the table is the map of them."""
+    from customs.models import PaperworkJob
+
+    S = PaperworkJob.Status
+    moves = [
+        (S.PENDING, S.RUNNING),  # process_paperwork_job claims it
+        (S.RUNNING, S.RUNNING),  # ... or re-claims it after a dead worker's lease
+        (S.RUNNING, S.DONE),  # rendered (or superseded)
+        (S.RUNNING, S.PENDING),  # release_paperwork_job after a transient error
+        (S.PENDING, S.FAILED),  # fail_paperwork_job
+        (S.RUNNING, S.FAILED),
+        (S.FAILED, S.PENDING),  # retry_job
+    ]
+    for old, new in moves:
+        assert PaperworkJob(status=old).can_become(new), (old, new)
+    with pytest.raises(IllegalTransition, match="A paperwork job that is “done”"):
+        PaperworkJob(status=S.DONE).check_transition(S.PENDING)
