@@ -129,6 +129,8 @@ def build_consignment(
         ),
         shipping=quantize(shipping * rate, currency),
         destination_region=_region(address, destination),
+        # Special territories (Northern Ireland's BT postcodes ...) are told apart by postcode.
+        destination_postcode=(address.postcode or "")[:16] if address is not None else "",
         channel="marketplace",
         transport=transport_for(service_level),
         seller_country=shop.country.code,

@@ -586,3 +586,18 @@ def test_the_seller_is_told_which_customs_data_is_missing(
     assert page.status_code == 200
     assert "Data missing from the customs rules:" in html
     assert "No ad valorem duty rate is known for HS 442090 in DE" in html
+
+
+def test_a_parcel_to_northern_ireland_is_priced_with_eu_rules_for_goods(client_for, buyer, scarf):
+    from tests.factories import AddressFactory
+
+    belfast = AddressFactory(
+        user=buyer, line1="1 Donegall Square", city="Belfast", postcode="BT1 5GS", country="GB",
+        phone="+44 28 9032 0202", is_default_shipping=False,
+    )  # fmt: skip
+    f.fill_cart(buyer, [(scarf, 1)], address=belfast)
+    page = client_for(buyer).get(reverse("orders:checkout"))
+    consignment = page.context["price"].consignments[0]
+    rules_used = consignment.customs.snapshot["quote"]["rules"]
+    assert any(r.endswith("GB-NI-2026-GB-NIR") for r in rules_used)
+    assert consignment.customs.snapshot["inputs"]["destination_postcode"] == "BT1 5GS"
