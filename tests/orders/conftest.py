@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from allauth.core import ratelimit
 from django.core.cache import cache
 from django.db.models import Sum
+from django.test import RequestFactory
 
 from customs import fx
 from customs.rulebook import invalidate_rules
@@ -37,6 +39,9 @@ def _fresh_state(settings):
     clear_rate_cache()
     invalidate_rules()
     HOOKS.reset()
+    # Logins by earlier tests from the same address count against allauth's per-IP limit
+    # (30/min): forget them without flushing a cache other runs share.
+    ratelimit.clear(RequestFactory().get("/"), action="login")
     yield
     HOOKS.reset()
     fx.clear_cache()

@@ -24,6 +24,6 @@ def test_declaration_parties_render_as_addresses(rules, shop, staff, client_for,
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Bea Buyer<br>Torstraße 1<br>10119 Berlin<br>" in html
+    assert "Bea Buyer<br>Torstraße 1<br>10119 BERLIN<br>GERMANY<br>" in html
     assert "Tel. +49 30 1234567<br>Email buyer@example.test" in html
     assert '"address_lines"' not in html and "&quot;address_lines&quot;" not in html
